@@ -1,0 +1,3 @@
+"""grader: sandboxed, pytest-driven grading of vector-similarity exercises with misconception feedback."""
+
+__version__ = "0.1.0"

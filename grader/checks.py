@@ -1,0 +1,524 @@
+"""The pytest plugin: YAML cases become pytest items; custom check modules get fixtures.
+
+The grader runs one pytest session (in its own, trusted process) over many submissions: each
+exercise file collects one node per submission and one item per case, custom check functions
+are parametrized per submission, items are grouped per submission, and when a submission's last
+item has run its results are diagnosed and handed to the caller. Results come from hooks.
+
+A teacher can debug the hidden checks against one submission with plain pytest:
+    pytest exercises/dot-product.yaml --submission examples/submissions/carla
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .compare import describe_type, first_difference, fmt, fmt_outcome, same_value
+from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
+from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
+from .results import CheckResult, ExerciseResult, SubmissionResult
+from .sandbox.host import Limits, Sandbox
+from .submissions import Location, Submission, load_submission, locate
+
+SESSION_KEY = pytest.StashKey["GradingSession"]()
+MUTATION_CHECK = "does not modify its arguments"
+MAX_TIMEOUTS_PER_EXERCISE = 2
+
+
+# --------------------------------------------------------------------------- failures as values
+
+
+class CheckFailure(Exception):
+    """The student's code did not do what the check expects (not a bug in the check)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class StudentRaised(CheckFailure):
+    def __init__(self, raised: Raised, call_text: str = "") -> None:
+        where = f" for {call_text}" if call_text else ""
+        super().__init__("error", f"raised {raised.describe()}{where}")
+        self.raised = raised
+
+
+def assert_close(got: Any, expected: Any, what: str = "the result", tolerance: Tolerance | None = None) -> None:
+    """Fail the check with a message that shows both values, if they differ."""
+    tol = tolerance or Tolerance()
+    if not same_value(got, expected, tol):
+        diff = first_difference(got, expected, tol)
+        raise CheckFailure("failed", f"{what}: expected {fmt(expected)}, got {fmt(got)}" + (f"; {diff}" if diff else ""))
+
+
+def args_text(params: tuple[str, ...], args: list | tuple, kwargs: dict) -> str:
+    parts = [f"{params[i] if i < len(params) else f'arg{i}'} = {fmt(a)}" for i, a in enumerate(args)]
+    parts += [f"{k} = {fmt(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Exact equality of an argument before and after a call (for mutation)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
+    try:
+        return a == b or (a != a and b != b)
+    except Exception:
+        return False
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class ExerciseRun:
+    """One exercise of one submission during the session: its calls and check results."""
+
+    def __init__(self, submission: SubmissionRun, exercise: Exercise, location: Location) -> None:
+        self.submission = submission
+        self.exercise = exercise
+        self.location = location
+        self.calls: list[Call] = []
+        self.results: dict[str, CheckResult] = {}
+        self.load_problem: str | None = None
+        self.timeouts = 0
+
+    def call(self, args: tuple | list, kwargs: dict, check: str, visible: bool) -> Outcome:
+        ex, loc = self.exercise, self.location
+        if self.timeouts >= MAX_TIMEOUTS_PER_EXERCISE:
+            return TimedOut(self.submission.limits.call_timeout)
+        sandbox = self.submission.sandbox()
+        loaded = sandbox.load(loc.file, loc.module)
+        if not isinstance(loaded, Returned):
+            self.load_problem = _load_message(loc.file, loaded)
+            raise CheckFailure("timeout" if isinstance(loaded, TimedOut) else "error", self.load_problem)
+        sent_args, sent_kwargs = copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs))
+        outcome, after = sandbox.call(loc.file, loc.module, ex.function.name, tuple(args), kwargs)
+        mutated: tuple[str, ...] = ()
+        if after is not None:
+            a_args, a_kwargs = after
+            params = ex.function.params
+            mutated = tuple(params[i] if i < len(params) else f"arg{i}"
+                            for i, (x, y) in enumerate(zip(sent_args, a_args)) if not _identical(x, y))
+            mutated += tuple(k for k in sent_kwargs if k in a_kwargs and not _identical(sent_kwargs[k], a_kwargs[k]))
+        if isinstance(outcome, TimedOut):
+            self.timeouts += 1
+        self.calls.append(Call(check, visible, tuple(sent_args), sent_kwargs, outcome, mutated))
+        return outcome
+
+
+def _load_message(file: str, outcome: Outcome) -> str:
+    if isinstance(outcome, Raised):
+        if outcome.is_a("SystemExit"):
+            return f"importing {file} called sys.exit() ({outcome.where or file})"
+        return f"importing {file} failed: {outcome.describe()}"
+    if isinstance(outcome, TimedOut):
+        return f"importing {file} did not finish within {outcome.seconds:g} s"
+    if isinstance(outcome, Crashed):
+        return f"importing {file} failed: {outcome.reason}"
+    return f"importing {file} failed"
+
+
+class SubmissionRun:
+    def __init__(self, submission: Submission, exercises: list[Exercise], limits: Limits) -> None:
+        self.submission = submission
+        self.limits = limits
+        self._sandbox: Sandbox | None = None
+        self.runs: dict[str, ExerciseRun] = {}
+        self.locations: dict[str, Location] = {}
+        for ex in exercises:
+            loc = locate(submission, ex)
+            self.locations[ex.id] = loc
+            if loc.status == "found":
+                self.runs[ex.id] = ExerciseRun(self, ex, loc)
+
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            self._sandbox = Sandbox(self.submission.file_map(), self.limits)
+        return self._sandbox
+
+    def close(self) -> tuple[str, str]:
+        if self._sandbox is None:
+            return "", ""
+        self._sandbox.close()
+        return self._sandbox.stdout, self._sandbox.stderr
+
+
+class StudentFunction:
+    """The `student` fixture: calls go to the sandbox and are recorded for diagnosis."""
+
+    def __init__(self, run: ExerciseRun, check: str, visible: bool) -> None:
+        self._run, self._check, self._visible = run, check, visible
+        self.__name__ = run.exercise.function.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outcome = self._run.call(args, kwargs, self._check, self._visible)
+        text = args_text(self._run.exercise.function.params, args, kwargs)
+        if isinstance(outcome, Returned):
+            return outcome.value
+        if isinstance(outcome, Raised):
+            raise StudentRaised(outcome, text)
+        if isinstance(outcome, TimedOut):
+            raise CheckFailure("timeout", f"no answer within {outcome.seconds:g} s for {text}")
+        raise CheckFailure("error", f"{outcome.reason} for {text}")
+
+
+# --------------------------------------------------------------------------- the session plugin
+
+
+class GradingSession:
+    """Plugin object for one pytest session over many submissions."""
+
+    def __init__(self, exercises: list[Exercise], submissions: list[Submission], limits: Limits,
+                 on_result: Callable[[SubmissionResult], None] | None = None,
+                 finish: Callable[[SubmissionRun, list[Exercise]], SubmissionResult] | None = None) -> None:
+        self.exercises = exercises
+        self.by_path = {ex.source_path: ex for ex in exercises}
+        self.by_checks = {ex.checks_path: ex for ex in exercises if ex.checks_path}
+        self.solutions: dict[str, Solution] = {ex.id: ex.solution() for ex in exercises}
+        self.limits = limits
+        self.runs = {s.id: SubmissionRun(s, exercises, limits) for s in submissions}
+        self.order = [s.id for s in submissions]
+        self.on_result = on_result
+        self.finish_submission = finish or _default_finish
+        self.finished: dict[str, SubmissionResult] = {}
+        self._expected: dict[tuple[str, str], Outcome] = {}
+
+    def expected(self, ex: Exercise, case: Case) -> Outcome:
+        key = (ex.id, case.name)
+        if key not in self._expected:
+            args, kwargs = case.build_arguments()
+            self._expected[key] = run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs)
+        return self._expected[key]
+
+    def runs_for(self, ex: Exercise) -> Iterator[ExerciseRun]:
+        for sid in self.order:
+            run = self.runs[sid].runs.get(ex.id)
+            if run is not None:
+                yield run
+
+    # ---------------------------------------------------------------- hooks
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        ex = self.by_path.get(file_path.resolve())
+        if ex is not None:
+            return ExerciseFile.from_parent(parent, path=file_path, exercise=ex)
+        return None
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        ex = self.by_checks.get(Path(metafunc.definition.path).resolve())
+        if ex is None or "grader_run" not in metafunc.fixturenames:
+            return
+        runs = list(self.runs_for(ex))
+        metafunc.parametrize("grader_run", runs, ids=[r.submission.submission.id for r in runs], indirect=True)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        position = {sid: i for i, sid in enumerate(self.order)}
+        ex_index = {ex.id: i for i, ex in enumerate(self.exercises)}
+        keep = []
+        for n, item in enumerate(items):
+            run = _item_run(item)
+            if run is None:
+                continue
+            kind = 2 if isinstance(item, MutationItem) else (0 if isinstance(item, CaseItem) else 1)
+            item.stash[_SORT] = (position[run.submission.submission.id], ex_index[run.exercise.id], kind, n)
+            keep.append(item)
+        keep.sort(key=lambda it: it.stash[_SORT])
+        items[:] = keep
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        report = yield
+        run = _item_run(item)
+        if run is None or call.when == "teardown" or (call.when == "setup" and report.passed):
+            return report
+        visibility, points = _item_meta(item)
+        name = _check_name(item)
+        if report.passed:
+            result = CheckResult(name, "passed", points, points, visibility)
+        else:
+            status, message = _failure(call.excinfo, run)
+            result = CheckResult(name, status, 0.0, points, visibility, message)
+        run.results[name] = result
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        result = yield
+        run = _item_run(item)
+        following = _item_run(nextitem) if nextitem is not None else None
+        if run is not None and (following is None or following.submission is not run.submission):
+            self.finish(run.submission.submission.id)
+        return result
+
+    def finish(self, sid: str) -> SubmissionResult:
+        if sid in self.finished:
+            return self.finished[sid]
+        result = self.finish_submission(self.runs[sid], self.exercises)
+        self.finished[sid] = result
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+
+    def finish_all(self) -> list[SubmissionResult]:
+        """Results in submission order; grades those that had no items; closes every sandbox."""
+        try:
+            for sid in self.order:
+                self.finish(sid)
+        finally:
+            for run in self.runs.values():
+                run.close()
+        return [self.finished[sid] for sid in self.order]
+
+
+_SORT = pytest.StashKey[tuple]()
+_RUN = pytest.StashKey[ExerciseRun]()
+
+
+def _item_run(item: pytest.Item | None) -> ExerciseRun | None:
+    if item is None:
+        return None
+    if _RUN in item.stash:
+        return item.stash[_RUN]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and isinstance(callspec.params.get("grader_run"), ExerciseRun):
+        item.stash[_RUN] = callspec.params["grader_run"]
+        return item.stash[_RUN]
+    return None
+
+
+def _item_meta(item: pytest.Item) -> tuple[str, float]:
+    if isinstance(item, CaseItem):
+        return item.case.visibility, item.case.points
+    if isinstance(item, MutationItem):
+        return "visible", item.run.exercise.mutation_points
+    points = item.get_closest_marker("points")
+    vis = item.get_closest_marker("visibility")
+    return (vis.args[0] if vis else "hidden"), float(points.args[0]) if points else 1.0
+
+
+def _check_name(item: pytest.Item) -> str:
+    if isinstance(item, (CaseItem, MutationItem)):
+        return item.check_name
+    fn = getattr(item, "originalname", item.name)
+    doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
+    return doc[0].rstrip(".") if doc else fn
+
+
+def _failure(excinfo: pytest.ExceptionInfo | None, run: ExerciseRun) -> tuple[str, str]:
+    if excinfo is None:
+        return "error", "the check did not run"
+    e = excinfo.value
+    if isinstance(e, CheckFailure):
+        return e.status, e.message
+    if isinstance(e, AssertionError):
+        text = str(e).split("\nassert ")[0].strip() or "an assertion failed"
+        return "failed", text
+    return "error", f"the check itself failed ({type(e).__name__}: {e}); this is a bug in the exercise, not in your code"
+
+
+def _default_finish(run: SubmissionRun, exercises: list[Exercise]) -> SubmissionResult:
+    from .grading import finish_submission
+
+    return finish_submission(run, exercises)
+
+
+# --------------------------------------------------------------------------- collection
+
+
+class ExerciseFile(pytest.File):
+    def __init__(self, *, exercise: Exercise, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.exercise = exercise
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        session: GradingSession = self.config.stash[SESSION_KEY]
+        for run in session.runs_for(self.exercise):
+            yield SubmissionCases.from_parent(self, name=run.submission.submission.id, run=run)
+
+
+class SubmissionCases(pytest.Collector):
+    def __init__(self, *, run: ExerciseRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for case in self.run.exercise.cases:
+            item = CaseItem.from_parent(self, name=case.name, case=case, run=self.run)
+            item.stash[_RUN] = self.run
+            yield item
+        item = MutationItem.from_parent(self, name=MUTATION_CHECK, run=self.run)
+        item.stash[_RUN] = self.run
+        yield item
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, run: ExerciseRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.run = run
+        self.check_name = case.name
+
+    def runtest(self) -> None:
+        session: GradingSession = self.config.stash[SESSION_KEY]
+        ex, case = self.run.exercise, self.case
+        expected = session.expected(ex, case)
+        args, kwargs = case.build_arguments()
+        text = args_text(ex.function.params, args, kwargs)
+        got = self.run.call(args, kwargs, case.name, case.visibility == "visible")
+        judge(got, expected, case, ex, text)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailure):
+            return excinfo.value.message
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line, f"{self.run.exercise.id}[{self.parent.name}]: {self.case.name}"
+
+
+def judge(got: Outcome, expected: Outcome, case: Case, ex: Exercise, text: str) -> None:
+    """Pass silently or raise CheckFailure saying what was expected and what came back."""
+    call = f"{ex.function.name}({text})"
+    if case.raises:
+        if isinstance(got, Raised) and got.is_a(case.raises):
+            return
+        if isinstance(got, Returned):
+            raise CheckFailure("failed", f"{call} should raise {case.raises}, but it returned {fmt(got.value)}")
+    elif isinstance(got, Returned):
+        if isinstance(expected, Returned):
+            if same_value(got.value, expected.value, ex.tolerance):
+                return
+            e, g = expected.value, got.value
+            message = f"{call}: expected {fmt(e)}, got {fmt(g)}"
+            if describe_type(g) != describe_type(e) and not (isinstance(g, np.ndarray) and isinstance(e, np.ndarray)):
+                message += f" ({describe_type(g)} where {describe_type(e)} is due)"
+            elif isinstance(g, np.ndarray) and isinstance(e, np.ndarray) and g.shape != e.shape:
+                message += f" (shape {g.shape} where {e.shape} is due)"
+            diff = first_difference(g, e, ex.tolerance)
+            raise CheckFailure("failed", message + (f"; {diff}" if diff else ""))
+        raise CheckFailure("failed", f"{call}: the reference raised {fmt_outcome(expected)}; the check is broken")
+    if isinstance(got, Raised):
+        want = f"expected {case.raises}" if case.raises else "expected a result"
+        raise CheckFailure("error" if not case.raises else "failed", f"{call} raised {got.describe()}; {want}")
+    if isinstance(got, TimedOut):
+        raise CheckFailure("timeout", f"{call} gave no answer within {got.seconds:g} s")
+    raise CheckFailure("error", f"{call}: {fmt_outcome(got)}")
+
+
+class MutationItem(pytest.Item):
+    def __init__(self, *, run: ExerciseRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+        self.check_name = MUTATION_CHECK
+
+    def runtest(self) -> None:
+        calls = self.run.calls
+        for c in calls:
+            if c.mutated:
+                names = ", ".join(f"`{n}`" for n in c.mutated)
+                raise CheckFailure("failed", f"modified its argument {names} in the call {self.run.exercise.function.name}({args_text(self.run.exercise.function.params, c.args, dict(c.kwargs))})")
+        if not any(isinstance(c.outcome, Returned) for c in calls):
+            raise CheckFailure("failed", "could not be checked: no call returned normally")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailure):
+            return excinfo.value.message
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.run.exercise.id}[{self.parent.name}]: {MUTATION_CHECK}"
+
+
+# --------------------------------------------------------------------------- fixtures and options
+
+
+@pytest.fixture
+def grader_run(request: pytest.FixtureRequest) -> ExerciseRun:
+    param = getattr(request, "param", None)
+    if not isinstance(param, ExerciseRun):
+        pytest.skip("not part of a grading session (run through `grade`, or pytest --submission)")
+    return param
+
+
+@pytest.fixture
+def student(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> StudentFunction:
+    """The student's function; every call runs in the sandbox and is recorded."""
+    vis = request.node.get_closest_marker("visibility")
+    return StudentFunction(grader_run, _check_name(request.node), bool(vis and vis.args[0] == "visible"))
+
+
+@pytest.fixture
+def reference(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """The trusted reference implementation of the exercise."""
+    return grader_run.exercise.solution().reference
+
+
+@pytest.fixture
+def tolerance(grader_run: ExerciseRun) -> Tolerance:
+    return grader_run.exercise.tolerance
+
+
+@pytest.fixture
+def rng(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded by exercise and check, the same for every submission."""
+    import zlib
+
+    return np.random.default_rng(zlib.crc32(f"{grader_run.exercise.id}/{request.node.originalname}".encode()))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader")
+    group.addoption("--submission", dest="grader_submission", default=None,
+                    help="grade this submission (folder or .py) against the exercise YAML files given")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): points a custom check is worth (default 1)")
+    config.addinivalue_line("markers", "visibility(v): visible or hidden (default hidden)")
+    path = config.getoption("grader_submission", None)
+    if path and SESSION_KEY not in config.stash:
+        exercises = [load_exercise(a) for a in config.args if a.endswith((".yaml", ".yml"))]
+        session = GradingSession(exercises, [load_submission(path)], Limits())
+        config.stash[SESSION_KEY] = session
+        config.pluginmanager.register(session, "grader-session")
+        config.args.extend(str(ex.checks_path) for ex in exercises if ex.checks_path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None and config.getoption("grader_submission", None):
+        session.finish_all()
+
+
+def build_exercise_result(run: ExerciseRun | None, ex: Exercise, location: Location) -> ExerciseResult:
+    """Checks to scores and a status (diagnosis and feedback are added by the caller)."""
+    if run is None:
+        status = location.status if location.status in ("missing", "error") else "missing"
+        return ExerciseResult(ex.id, ex.title, status, 0.0, ex.points, message=location.problem or "")
+    checks = tuple(run.results.values())
+    score = round(sum(c.score for c in checks), 6)
+    max_score = round(sum(c.max_score for c in checks), 6)
+    if run.load_problem:
+        status = "timeout" if "did not finish" in run.load_problem else "error"
+    elif all(c.status == "passed" for c in checks):
+        status = "passed"
+    elif any(c.status == "timeout" for c in checks):
+        status = "timeout"
+    else:
+        status = "failed"
+    return ExerciseResult(ex.id, ex.title, status, score, max_score, checks, file=location.file,
+                          message=run.load_problem or "")

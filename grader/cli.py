@@ -1,0 +1,186 @@
+"""The `grade` command: parse, call the library, print. Errors become one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import GraderError
+from .exercise import ID_RE, Exercise, builtin_course, load_exercises
+from .feedback import Feedback
+from .grading import Options, grade
+from .results import SubmissionResult, run_document
+from .sandbox.host import Limits, sandbox_layers
+from .submissions import discover, load_submission
+
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "missing": "?"}
+
+
+class DefaultGroup(click.Group):
+    """`grade SUBMISSIONS` means `grade batch SUBMISSIONS`: the batch is the default command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["batch", *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("grade", "[OPTIONS] SUBMISSIONS | COMMAND [ARGS]...")
+
+
+class ExerciseId(click.ParamType):
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not isinstance(value, str) or not ID_RE.match(value):
+            self.fail(f"'{value}' is not an exercise id (kebab-case, e.g. dot-product); `grade list` shows them", param, ctx)
+        return value
+
+
+def _common(f: Any) -> Any:
+    options = [
+        click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course)."),
+        click.option("-e", "--exercise", "exercise_ids", multiple=True, type=ExerciseId(),
+                     help="Grade only this exercise (repeatable)."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to this file."),
+        click.option("--timeout", type=click.FloatRange(0.05, 600), default=2.0, show_default=True,
+                     help="Seconds of wall clock per call of a student's function."),
+        click.option("--submission-timeout", type=click.FloatRange(1, 7200), default=60.0, show_default=True,
+                     help="Seconds of wall clock for all calls of one submission."),
+        click.option("--memory", type=click.IntRange(64, 1 << 20), default=1024, show_default=True,
+                     help="Address-space limit of a sandbox, in MB."),
+        click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
+                     help="Folder of Jinja2 templates overriding the built-in ones."),
+        click.option("-v", "--verbose", is_flag=True, help="Say which sandbox layers are active."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _load(exercises_dir: Path | None, exercise_ids: tuple[str, ...]) -> list[Exercise]:
+    if exercises_dir is None:
+        exercises_dir = Path("exercises") if Path("exercises").is_dir() else builtin_course()
+    return load_exercises(exercises_dir, exercise_ids)
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback, details: bool) -> str:
+    if fmt == "json":
+        return json.dumps(run_document(results, __version__, sandbox_layers()), indent=2, default=str) + "\n"
+    if fmt == "markdown":
+        return "\n\n".join(feedback.render("submission.md.j2", sub=r) for r in results)
+    width = max([len(r.id) for r in results] + [4])
+    return feedback.render("run.txt.j2", results=results, width=width, mark=MARK, details=details, max_checks=3)
+
+
+def _options(timeout: float, submission_timeout: float, memory: int, jobs: int, templates: Path | None) -> Options:
+    limits = Limits(call_timeout=timeout, submission_timeout=submission_timeout, memory_mb=memory)
+    return Options(limits=limits, jobs=jobs, templates=templates)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grader")
+def cli() -> None:
+    """Grade vector-similarity exercises in a sandbox, with feedback that names the misconception.
+
+    \b
+    grade SUBMISSIONS        grade every submission in a folder (the default command)
+    grade check PATH         grade one submission
+    grade list               list the exercises
+    """
+
+
+@cli.command("batch")
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
+              help="Grading worker processes.")
+@click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one Markdown feedback file per student here.")
+@_common
+def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir: Path | None,
+          exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
+          submission_timeout: float, memory: int, templates: Path | None, verbose: bool) -> None:
+    """Grade every submission in SUBMISSIONS (one subfolder or .py file per student)."""
+    exercises = _load(exercises_dir, exercise_ids)
+    subs = discover(submissions)
+    options = _options(timeout, submission_timeout, memory, jobs, templates)
+    feedback = Feedback(templates)
+    if verbose:
+        click.echo(f"sandbox layers: {', '.join(sandbox_layers())}", err=True)
+    with click.progressbar(length=len(subs), label=f"grading {len(subs)} submissions", file=sys.stderr,
+                           show_pos=True) as bar:
+        results = grade(exercises, subs, options, on_result=lambda r: bar.update(1))
+    if feedback_dir is not None:
+        for r in results:
+            _write(feedback_dir / f"{r.id}.md", feedback.render("submission.md.j2", sub=r))
+    _write(output, _render(results, fmt, feedback, details=True))
+    if output is not None:
+        total = sum(r.score for r in results)
+        click.echo(f"graded {len(results)} submissions (mean {total / len(results):.2f}); wrote {output}")
+
+
+@cli.command("check")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@_common
+def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...], fmt: str, output: Path | None,
+          timeout: float, submission_timeout: float, memory: int, templates: Path | None, verbose: bool) -> None:
+    """Grade one submission (a folder or a .py file); exit 1 if any check failed."""
+    exercises = _load(exercises_dir, exercise_ids)
+    sub = load_submission(path)
+    options = _options(timeout, submission_timeout, memory, 1, templates)
+    feedback = Feedback(templates)
+    if verbose:
+        click.echo(f"sandbox layers: {', '.join(sandbox_layers())}", err=True)
+    results = grade(exercises, [sub], options)
+    _write(output, _render(results, fmt, feedback, details=True) if fmt != "text" else
+           feedback.render("submission.md.j2", sub=results[0]))
+    sys.exit(0 if results[0].all_passed else 1)
+
+
+@cli.command("list")
+@click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course).")
+def list_exercises(exercises_dir: Path | None) -> None:
+    """List the exercises: id, points, function, title."""
+    for ex in _load(exercises_dir, ()):
+        click.echo(f"{ex.id:<24} {ex.points:>5g} pts  {ex.function.signature:<32} {ex.title}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("grade: interrupted", err=True)
+        sys.exit(130)
+    except GraderError as e:
+        click.echo(f"grade: error: {e}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("grade: interrupted", err=True)
+        sys.exit(130)

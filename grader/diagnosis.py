@@ -1,0 +1,306 @@
+"""Name the misconception behind a wrong answer, on evidence across the recorded calls.
+
+Exercise-specific models come first: a model explains the student when the student agrees
+with it on every recorded call where the model disagrees with the reference (at least two
+such calls). Generic detectors (CURRICULUM.md) then look only at the calls no named model
+explains. When nothing explains a failure, the result is an observation, not a name.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .checks import args_text
+from .compare import as_array, describe_type, first_difference, fmt, fmt_outcome, kind_of, same_outcome, same_value
+from .exercise import Exercise, Misconception, Solution, Tolerance
+from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
+from .results import Diagnosis
+
+MIN_EVIDENCE = 2
+
+GENERIC_TITLES = {
+    "missing-return": "The function does not return its result",
+    "wrong-type": "The result has the wrong type",
+    "wrong-shape": "The result has the wrong shape",
+    "transposed-output": "The result is transposed",
+    "constant-factor": "Right up to a constant factor",
+    "sign-flip": "The sign is flipped",
+    "non-finite": "nan or inf where the answer is finite",
+    "mutates-input": "The function modifies its arguments",
+    "raises": "An exception on valid input",
+    "timeout": "No answer in time",
+    "integer-truncation": "Integer arithmetic truncates the result",
+}
+
+
+class Renderer(Protocol):
+    """Renders explanations (grader.feedback.Feedback implements it)."""
+
+    def misconception(self, source: str, context: dict[str, Any]) -> str: ...
+
+    def generic(self, misconception_id: str, context: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One recorded call with the reference's outcome next to the student's."""
+
+    index: int
+    call: Call
+    reference: Outcome
+
+    @property
+    def student(self) -> Outcome:
+        return self.call.outcome
+
+
+def _agree(a: Outcome, b: Outcome, tol: Tolerance) -> bool:
+    """Symmetric equality of two trusted outcomes (model vs reference)."""
+    if isinstance(a, Returned) and isinstance(b, Returned):
+        return same_value(a.value, b.value, tol)
+    if isinstance(a, Raised) and isinstance(b, Raised):
+        return a.type == b.type
+    return False
+
+
+def context(ex: Exercise, ev: Evidence, model: Outcome | None = None, calls: int = 0) -> dict[str, Any]:
+    """The feedback template context for one telling call (see docs/exercise-format.md)."""
+    params = ex.function.params
+    call = ev.call
+    raw_args = {params[i] if i < len(params) else f"arg{i}": a for i, a in enumerate(call.args)}
+    raw_args.update(call.kwargs)
+    got = call.outcome.value if isinstance(call.outcome, Returned) else None
+    expected = ev.reference.value if isinstance(ev.reference, Returned) else None
+    model_value = model.value if isinstance(model, Returned) else None
+    return {
+        "call": {"text": args_text(params, list(call.args), dict(call.kwargs)), "check": call.check, "visible": call.visible},
+        "args": {k: fmt(v) for k, v in raw_args.items()},
+        "got": fmt_outcome(call.outcome),
+        "expected": fmt_outcome(ev.reference),
+        "model": fmt_outcome(model) if model is not None else "",
+        "raw": {"args": raw_args, "got": got, "expected": expected, "model": model_value},
+        "calls": calls,
+        "function": ex.function.name,
+    }
+
+
+def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
+             render: Renderer) -> tuple[list[Diagnosis], str]:
+    """Return the misconceptions named (specific first, then generic) and an observation."""
+    tol = ex.tolerance
+    evidence = [Evidence(i, c, run_trusted(solution.reference, c.args, c.kwargs)) for i, c in enumerate(calls)]
+    # visible calls first, so explanations use the numbers the student can see
+    telling_order = sorted(evidence, key=lambda e: (not e.call.visible, e.index))
+    named: list[Diagnosis] = []
+    explained: set[int] = set()
+
+    for m in ex.misconceptions:
+        hit = _match_model(m, solution, telling_order, tol)
+        if hit is None:
+            continue
+        model_name, covered, outcomes = hit
+        first = covered[0]
+        ctx = context(ex, first, outcomes[first.index], len(covered))
+        evidence_text = (f"agrees with `{model_name}` on {len(covered)} calls where it differs from the reference; "
+                         f"for {ctx['call']['text']} it returned {ctx['got']} (expected {ctx['expected']})")
+        named.append(Diagnosis(m.id, m.title, evidence_text, render.misconception(m.feedback, ctx)))
+        explained.update(e.index for e in covered)
+
+    rest = [e for e in telling_order if e.index not in explained]
+    named += _generic(ex, rest, evidence, tol, render, specific_named=bool(named))
+    observation = "" if named else _observation(ex, telling_order, tol)
+    return named, observation
+
+
+def _match_model(m: Misconception, solution: Solution, order: list[Evidence], tol: Tolerance) -> tuple[str, list[Evidence], dict[int, Outcome]] | None:
+    best = None
+    for name in m.models:
+        model = solution.models[name]
+        outcomes = {e.index: run_trusted(model, e.call.args, e.call.kwargs) for e in order}
+        # calls where the model disagrees with the reference and the student gave an answer
+        telling = [e for e in order if not _agree(outcomes[e.index], e.reference, tol)
+                   and not isinstance(e.student, (TimedOut, Crashed))]
+        if len(telling) < MIN_EVIDENCE:
+            continue
+        if all(same_outcome(e.student, outcomes[e.index], tol, m.match) for e in telling):
+            if best is None or len(telling) > len(best[1]):
+                best = (name, telling, outcomes)
+    return best
+
+
+# --------------------------------------------------------------------------- generic detectors
+
+
+def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: Tolerance,
+             render: Renderer, specific_named: bool) -> list[Diagnosis]:
+    found: list[Diagnosis] = []
+
+    def add(gid: str, ev: Evidence, evidence: str, **extra: Any) -> None:
+        ctx = context(ex, ev)
+        ctx.update(extra)
+        ctx["evidence"] = evidence
+        found.append(Diagnosis(gid, GENERIC_TITLES[gid], evidence, render.generic(gid, ctx), generic=True))
+
+    timeouts = [e for e in rest if isinstance(e.student, TimedOut)]
+    if timeouts:
+        e = timeouts[0]
+        add("timeout", e, f"no answer within {e.student.seconds:g} s for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}"
+            + (f" ({len(timeouts)} calls)" if len(timeouts) > 1 else ""))
+    raising = [e for e in rest if isinstance(e.student, Raised) and isinstance(e.reference, Returned)]
+    if raising:
+        e = raising[0]
+        add("raises", e, f"raised {e.student.describe()} for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}",
+            error=e.student)
+    mutating = [e for e in all_ev if e.call.mutated]
+    if mutating:
+        e = mutating[0]
+        add("mutates-input", e, f"modified {', '.join(e.call.mutated)} when called with "
+            f"{args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}", names=list(e.call.mutated))
+
+    wrong = [e for e in rest if isinstance(e.student, Returned) and isinstance(e.reference, Returned)
+             and not same_value(e.student.value, e.reference.value, tol)]
+    if not wrong:
+        return found
+    detectors = (_missing_return, _non_finite, _wrong_type, _transposed, _wrong_shape, _factor, _truncation)
+    for detect in detectors:
+        hit = detect(wrong, tol)
+        if hit is not None:
+            gid, evidence, extra = hit
+            add(gid, wrong[0], evidence, **extra)
+            break
+    return found
+
+
+def _values(e: Evidence) -> tuple[Any, Any]:
+    return e.student.value, e.reference.value  # type: ignore[union-attr]
+
+
+def _missing_return(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    if len(wrong) >= MIN_EVIDENCE and all(_values(e)[0] is None for e in wrong):
+        return "missing-return", f"returned None on {len(wrong)} calls", {}
+    return None
+
+
+def _non_finite(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    for e in wrong:
+        s, r = (as_array(v) for v in _values(e))
+        if s is None or r is None or s.dtype.kind not in "fc" or not np.all(np.isfinite(r)):
+            continue
+        if not np.all(np.isfinite(s)):
+            return "non-finite", f"returned {fmt(_values(e)[0])} where the answer is finite", {}
+    return None
+
+
+def _wrong_type(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    if len(wrong) < MIN_EVIDENCE:
+        return None
+    pairs = [(kind_of(s), kind_of(r)) for s, r in map(_values, wrong)]
+    if all(sk != rk and sk != "none" for sk, rk in pairs):
+        s, r = _values(wrong[0])
+        return "wrong-type", f"returned {describe_type(s)} where {describe_type(r)} is due", {
+            "got_type": describe_type(s), "expected_type": describe_type(r)}
+    return None
+
+
+def _shapes(e: Evidence) -> tuple[tuple, tuple] | None:
+    s, r = (as_array(v) for v in _values(e))
+    if s is None or r is None:
+        return None
+    return s.shape, r.shape
+
+
+def _transposed(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    if len(wrong) < MIN_EVIDENCE:
+        return None
+    for e in wrong:
+        s, r = (as_array(v) for v in _values(e))
+        if s is None or r is None or r.ndim != 2 or not same_value(s, r.T, tol):
+            return None
+    s, r = (as_array(v) for v in _values(wrong[0]))
+    return "transposed-output", f"returned the transpose: shape {s.shape} where {r.shape} is due", {
+        "got_shape": s.shape, "expected_shape": r.shape}
+
+
+def _wrong_shape(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    if len(wrong) < MIN_EVIDENCE:
+        return None
+    shapes = [_shapes(e) for e in wrong]
+    if all(sh is not None and sh[0] != sh[1] and len(sh[1]) > 0 and len(sh[0]) > 0 for sh in shapes):
+        got, want = shapes[0]
+        return "wrong-shape", f"returned shape {got} where {want} is due", {"got_shape": got, "expected_shape": want}
+    return None
+
+
+def _factor(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    if len(wrong) < MIN_EVIDENCE:
+        return None
+    ks = []
+    for e in wrong:
+        s, r = (as_array(v) for v in _values(e))
+        if s is None or r is None or s.shape != r.shape or s.dtype.kind == "c" or r.dtype.kind == "c":
+            return None
+        s, r = s.astype(float), r.astype(float)
+        if not (np.all(np.isfinite(s)) and np.all(np.isfinite(r))):
+            return None
+        denom = float(np.dot(r.ravel(), r.ravel()))
+        if denom == 0:
+            return None
+        k = float(np.dot(s.ravel(), r.ravel())) / denom
+        if not np.allclose(s, k * r, rtol=max(tol.rtol, 1e-6), atol=tol.atol):
+            return None
+        ks.append(k)
+    k0 = ks[0]
+    if abs(k0 - 1) < 1e-6 or not all(math.isclose(k, k0, rel_tol=1e-5) for k in ks):
+        return None
+    if math.isclose(k0, -1, rel_tol=1e-6):
+        return "sign-flip", f"returned the negative of the right answer on {len(ks)} calls", {"factor": -1.0, "factor_name": "−1"}
+    name = name_factor(k0)
+    return "constant-factor", f"off by a factor of {name} on {len(ks)} calls", {"factor": k0, "factor_name": name}
+
+
+def name_factor(k: float, dims: tuple[int, ...] = ()) -> str:
+    """Name a factor: 2, 1/2, √8, 1/d_k ... ; else its value."""
+    candidates: list[tuple[float, str]] = []
+    for n in sorted({2, 3, 4, *dims}):
+        candidates += [(n, str(n)), (1 / n, f"1/{n}"), (math.sqrt(n), f"√{n}"), (1 / math.sqrt(n), f"1/√{n}")]
+    for d in dims:
+        candidates += [(math.sqrt(d), "√d_k"), (1 / math.sqrt(d), "1/√d_k"), (d, "d_k"), (1 / d, "1/d_k")]
+    for value, name in candidates:
+        if math.isclose(abs(k), value, rel_tol=1e-6):
+            return name if k > 0 else f"−{name}"
+    return fmt(k)
+
+
+def _truncation(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    if len(wrong) < MIN_EVIDENCE:
+        return None
+    for e in wrong:
+        s, r = (as_array(v) for v in _values(e))
+        if s is None or r is None or s.shape != r.shape or r.dtype.kind == "c":
+            return None
+        r = r.astype(float)
+        if not (same_value(s, np.trunc(r), tol) or same_value(s, np.floor(r), tol)):
+            return None
+    return "integer-truncation", f"returned whole numbers where the answer has a fraction ({len(wrong)} calls)", {}
+
+
+def _observation(ex: Exercise, order: list[Evidence], tol: Tolerance) -> str:
+    """What was seen on the first failing call, when no misconception explains it."""
+    for e in order:
+        s, r = e.student, e.reference
+        if isinstance(s, Returned) and isinstance(r, Returned) and same_value(s.value, r.value, tol):
+            continue
+        if isinstance(s, Raised) and isinstance(r, Raised) and s.is_a(r.type):
+            continue
+        text = f"for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}: expected {fmt_outcome(r)}, got {fmt_outcome(s)}"
+        if isinstance(s, Returned) and isinstance(r, Returned):
+            diff = first_difference(s.value, r.value, tol)
+            if diff:
+                text += f"; {diff}"
+        return text
+    return ""

@@ -1,0 +1,484 @@
+"""The exercise model: YAML files loaded into frozen dataclasses, validated with file:line errors."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .errors import ExerciseError
+
+MAX_EXERCISE_BYTES = 1_000_000
+MAX_YAML_NODES = 200_000  # an alias bomb expands far beyond this
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+FORMS = ("as-written", "list", "array")
+VISIBILITIES = ("visible", "hidden")
+GENERATORS = ("normal", "uniform", "integers", "zeros", "array")
+MATCHES = ("value", "returns")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 1e-5
+    atol: float = 1e-8
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    module: str
+    signature: str
+    params: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One YAML case: arguments (literal or generated), points, visibility, expected exception."""
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    points: float
+    visibility: str
+    form: str
+    seed: int
+    raises: str | None
+    line: int
+
+    def build_arguments(self) -> tuple[list[Any], dict[str, Any]]:
+        """Fresh argument objects for one call (generated ones drawn from the case's seed)."""
+        rng = np.random.default_rng(self.seed)
+        args = [_build(spec, rng, self.form) for spec in self.args]
+        kwargs = {k: _build(v, rng, self.form) for k, v in self.kwargs.items()}
+        return args, kwargs
+
+
+@dataclass(frozen=True)
+class Misconception:
+    id: str
+    title: str
+    models: tuple[str, ...]
+    match: str
+    feedback: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    points: float
+    prompt: str
+    function: FunctionSpec
+    solution_path: Path
+    form: str
+    tolerance: Tolerance
+    mutation_points: float
+    checks_path: Path | None
+    cases: tuple[Case, ...]
+    misconceptions: tuple[Misconception, ...]
+    source_path: Path
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def solution(self) -> Solution:
+        """The trusted reference and models (imported into the grader, never into a sandbox)."""
+        return load_solution(self)
+
+
+@dataclass(frozen=True)
+class Solution:
+    reference: Callable[..., Any]
+    models: Mapping[str, Callable[..., Any]]
+
+
+def _build(spec: Any, rng: np.random.Generator, form: str) -> Any:
+    if isinstance(spec, dict):
+        (kind, params), = spec.items()
+        if kind == "array":
+            if not isinstance(params, dict):
+                params = {"values": params}
+            value = np.array(params["values"], dtype=params.get("dtype", "float64"))
+        elif kind == "zeros":
+            value = np.zeros(params["shape"])
+        elif kind == "normal":
+            value = rng.normal(params.get("mean", 0.0), params.get("std", 1.0), params["shape"])
+        elif kind == "uniform":
+            value = rng.uniform(params.get("low", 0.0), params.get("high", 1.0), params["shape"])
+        else:  # integers
+            value = rng.integers(params.get("low", 0), params.get("high", 10), params["shape"])
+        return value.tolist() if form == "list" else value
+    if form == "array" and isinstance(spec, list):
+        return np.asarray(spec, dtype=float)
+    if isinstance(spec, list):
+        return [list(x) if isinstance(x, list) else x for x in spec]
+    return spec
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
+    """Parse YAML; return the data and a map from key path ('cases[2].args') to line number."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise ExerciseError(path, None, "", f"cannot read: {e.strerror}") from None
+    if size > MAX_EXERCISE_BYTES:
+        raise ExerciseError(path, None, "", f"file is {size} bytes; at most {MAX_EXERCISE_BYTES} expected")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ExerciseError(path, None, "", f"not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise ExerciseError(path, None, "", f"cannot read: {e.strerror}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise ExerciseError(path, mark.line + 1 if mark else None, "", f"invalid YAML: {problem}") from None
+    if node is None:
+        raise ExerciseError(path, 1, "", "the file is empty; expected an exercise mapping")
+    lines: dict[str, int] = {}
+    budget = [MAX_YAML_NODES]
+    data = _construct(node, "", lines, budget, path)
+    return data, lines
+
+
+def _construct(node: yaml.Node, key: str, lines: dict[str, int], budget: list[int], path: Path) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ExerciseError(path, node.start_mark.line + 1, key, f"more than {MAX_YAML_NODES} YAML nodes (an alias bomb?)")
+    lines.setdefault(key, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader = yaml.SafeLoader("")
+        loader.flatten_mapping(node)  # resolves `<<` merge keys
+        out: dict[Any, Any] = {}
+        for k_node, v_node in node.value:
+            k = loader.construct_object(k_node) if isinstance(k_node, yaml.ScalarNode) else None
+            if not isinstance(k, str):
+                raise ExerciseError(path, k_node.start_mark.line + 1, key, "mapping keys must be strings")
+            child = f"{key}.{k}" if key else k
+            lines[child] = k_node.start_mark.line + 1
+            out[k] = _construct(v_node, child, lines, budget, path)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, f"{key}[{i}]", lines, budget, path) for i, v in enumerate(node.value)]
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node)
+    except yaml.YAMLError as e:
+        raise ExerciseError(path, node.start_mark.line + 1, key, f"invalid value: {e}") from None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Checker:
+    """Small typed accessors that raise ExerciseError naming file, line and key."""
+
+    def __init__(self, path: Path, lines: Mapping[str, int]) -> None:
+        self.path = path
+        self.lines = lines
+
+    def fail(self, key: str, message: str) -> ExerciseError:
+        line = self.lines.get(key)
+        parent = key
+        while line is None and parent:
+            parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", parent)
+            if parent == key:
+                break
+            line = self.lines.get(parent)
+        return ExerciseError(self.path, line, key, message)
+
+    def mapping(self, data: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(data, dict):
+            raise self.fail(key or "(top level)", f"expected a mapping, got {_kind(data)}")
+        for k in data:
+            if k not in allowed:
+                raise self.fail(_join(key, k), f"unknown key; expected one of {', '.join(allowed)}")
+        for k in required:
+            if k not in data:
+                raise self.fail(key or "(top level)", f"missing required key '{k}'")
+        return data
+
+    def string(self, data: Mapping, key: str, name: str, default: str | None = None, pattern: re.Pattern | None = None) -> str:
+        full = _join(key, name)
+        value = data.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(full, f"expected a non-empty string, got {_kind(value)}")
+        if pattern and not pattern.match(value):
+            raise self.fail(full, f"'{value}' is not kebab-case (lowercase words joined by '-')")
+        return value
+
+    def number(self, data: Mapping, key: str, name: str, default: float, minimum: float = 0.0) -> float:
+        full = _join(key, name)
+        value = data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise self.fail(full, f"expected a number, got {_kind(value)}")
+        if value < minimum:
+            raise self.fail(full, f"expected a number >= {minimum}, got {value}")
+        return float(value)
+
+    def choice(self, data: Mapping, key: str, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = data.get(name, default)
+        if value not in choices:
+            raise self.fail(_join(key, name), f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _signature_params(sig: str) -> tuple[str, ...] | None:
+    try:
+        tree = ast.parse(f"def {sig}: pass")
+    except SyntaxError:
+        return None
+    fn = tree.body[0]
+    if not isinstance(fn, ast.FunctionDef):
+        return None
+    a = fn.args
+    return tuple(p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs])
+
+
+def _check_arg(c: _Checker, spec: Any, key: str) -> None:
+    if isinstance(spec, dict):
+        if len(spec) != 1 or next(iter(spec)) not in GENERATORS:
+            raise c.fail(key, f"a generated argument is a mapping with one key of {', '.join(GENERATORS)}")
+        kind, params = next(iter(spec.items()))
+        sub = _join(key, kind)
+        if kind == "array":
+            p = params if isinstance(params, dict) else {"values": params}
+            c.mapping(p, sub, ("values", "dtype"), ("values",))
+            try:
+                np.array(p["values"], dtype=p.get("dtype", "float64"))
+            except (TypeError, ValueError) as e:
+                raise c.fail(_join(sub, "values"), f"not a numeric array: {e}") from None
+            return
+        allowed = {"normal": ("shape", "mean", "std"), "uniform": ("shape", "low", "high"),
+                   "integers": ("shape", "low", "high"), "zeros": ("shape",)}[kind]
+        p = c.mapping(params, sub, allowed, ("shape",))
+        shape = p["shape"]
+        if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100_000 for n in shape)) \
+                or int(np.prod(shape)) > 1_000_000:
+            raise c.fail(_join(sub, "shape"), "expected a list of non-negative integers with at most 1,000,000 elements in all")
+        for name in allowed[1:]:
+            if name in p:
+                c.number(p, sub, name, 0.0, minimum=-np.inf)
+        return
+    if isinstance(spec, list):
+        for i, item in enumerate(spec):
+            if isinstance(item, dict):
+                raise c.fail(f"{key}[{i}]", "generated arrays cannot be nested inside a literal list")
+            if isinstance(item, list):
+                _check_arg(c, item, f"{key}[{i}]")
+
+
+def load_exercise(path: str | Path) -> Exercise:
+    """Load and validate one exercise YAML file."""
+    path = Path(path)
+    data, lines = _read_yaml(path)
+    c = _Checker(path, lines)
+    top = ("id", "title", "points", "prompt", "function", "solution", "form", "tolerance",
+           "mutation_points", "checks", "cases", "misconceptions")
+    c.mapping(data, "", top, ("id", "title", "prompt", "function", "solution", "cases"))
+    ex_id = c.string(data, "", "id", pattern=ID_RE)
+    title = c.string(data, "", "title")
+    prompt = c.string(data, "", "prompt")
+
+    fn = c.mapping(data["function"], "function", ("name", "module", "signature"), ("name",))
+    fn_name = c.string(fn, "function", "name")
+    if not fn_name.isidentifier():
+        raise c.fail("function.name", f"'{fn_name}' is not a Python identifier")
+    module = c.string(fn, "function", "module", default="solution.py")
+    if not module.endswith(".py") or "/" in module or "\\" in module:
+        raise c.fail("function.module", f"expected a file name ending in .py, got '{module}'")
+    signature = c.string(fn, "function", "signature", default=f"{fn_name}(*args)")
+    params = _signature_params(signature)
+    if params is None or not signature.startswith(fn_name + "("):
+        raise c.fail("function.signature", f"expected '{fn_name}(param, ...)', got '{signature}'")
+
+    solution_path = (path.parent / c.string(data, "", "solution")).resolve()
+    if not solution_path.is_file():
+        raise c.fail("solution", f"no such file {solution_path}")
+    checks_path = None
+    if "checks" in data:
+        checks_path = (path.parent / c.string(data, "", "checks")).resolve()
+        if not checks_path.is_file() or checks_path.suffix != ".py":
+            raise c.fail("checks", f"expected a Python file, {checks_path} is not one")
+
+    form = c.choice(data, "", "form", FORMS, "as-written")
+    tol = c.mapping(data.get("tolerance", {}), "tolerance", ("rtol", "atol"))
+    tolerance = Tolerance(c.number(tol, "tolerance", "rtol", 1e-5), c.number(tol, "tolerance", "atol", 1e-8))
+    mutation_points = c.number(data, "", "mutation_points", 1.0)
+
+    raw_cases = data["cases"]
+    if not isinstance(raw_cases, list) or not raw_cases:
+        raise c.fail("cases", f"expected a non-empty list of cases, got {_kind(raw_cases)}")
+    cases: list[Case] = []
+    seen: set[str] = set()
+    n_positional = len([p for p in params])
+    for i, rc in enumerate(raw_cases):
+        key = f"cases[{i}]"
+        c.mapping(rc, key, ("name", "args", "kwargs", "points", "visibility", "form", "seed", "raises"), ("name", "args"))
+        name = c.string(rc, key, "name")
+        if name in seen:
+            raise c.fail(f"{key}.name", f"duplicate case name '{name}'")
+        seen.add(name)
+        args = rc["args"]
+        kwargs = rc.get("kwargs", {})
+        if not isinstance(args, list):
+            raise c.fail(f"{key}.args", f"expected a list of arguments, got {_kind(args)}")
+        c.mapping(kwargs, f"{key}.kwargs", tuple(params))
+        if len(args) + len(kwargs) > n_positional or len(args) < 1 and not kwargs:
+            raise c.fail(f"{key}.args", f"expected a list of at most {n_positional} arguments for {signature}, got {len(args)}")
+        for j, a in enumerate(args):
+            _check_arg(c, a, f"{key}.args[{j}]")
+        for k, a in kwargs.items():
+            _check_arg(c, a, f"{key}.kwargs.{k}")
+        raises = rc.get("raises")
+        if raises is not None and not (isinstance(raises, str) and raises.isidentifier()):
+            raise c.fail(f"{key}.raises", f"expected an exception class name such as ValueError, got {_kind(raises)}")
+        seed = rc.get("seed", zlib.crc32(f"{ex_id}/{name}".encode()))
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise c.fail(f"{key}.seed", f"expected a non-negative integer, got {_kind(seed)}")
+        cases.append(Case(
+            name=name, args=tuple(args), kwargs=dict(kwargs),
+            points=c.number(rc, key, "points", 1.0),
+            visibility=c.choice(rc, key, "visibility", VISIBILITIES, "hidden"),
+            form=c.choice(rc, key, "form", FORMS, form),
+            seed=seed, raises=raises, line=lines.get(key, 0),
+        ))
+
+    raw_mis = data.get("misconceptions", [])
+    if not isinstance(raw_mis, list):
+        raise c.fail("misconceptions", f"expected a list, got {_kind(raw_mis)}")
+    misconceptions: list[Misconception] = []
+    for i, rm in enumerate(raw_mis):
+        key = f"misconceptions[{i}]"
+        c.mapping(rm, key, ("id", "title", "model", "match", "feedback"), ("id", "title", "model", "feedback"))
+        models = rm["model"] if isinstance(rm["model"], list) else [rm["model"]]
+        if not models or not all(isinstance(m, str) and m.isidentifier() for m in models):
+            raise c.fail(f"{key}.model", "expected a function name of the solution module, or a list of them")
+        misconceptions.append(Misconception(
+            id=c.string(rm, key, "id", pattern=ID_RE), title=c.string(rm, key, "title"),
+            models=tuple(models), match=c.choice(rm, key, "match", MATCHES, "value"),
+            feedback=c.string(rm, key, "feedback"), line=lines.get(key, 0),
+        ))
+    ids = [m.id for m in misconceptions]
+    for i, mid in enumerate(ids):
+        if mid in ids[:i]:
+            raise c.fail(f"misconceptions[{i}].id", f"duplicate misconception id '{mid}'")
+
+    total = sum(cs.points for cs in cases) + mutation_points
+    if "points" in data:
+        points = c.number(data, "", "points", 0.0)
+        extra = checks_path is not None  # custom checks add their own points at collection
+        if not extra and abs(points - total) > 1e-9:
+            raise c.fail("points", f"is {points:g} but the cases ({total - mutation_points:g}) and mutation_points ({mutation_points:g}) add up to {total:g}")
+    else:
+        points = total
+
+    exercise = Exercise(
+        id=ex_id, title=title, points=points, prompt=prompt,
+        function=FunctionSpec(fn_name, module, signature, params),
+        solution_path=solution_path, form=form, tolerance=tolerance,
+        mutation_points=mutation_points, checks_path=checks_path,
+        cases=tuple(cases), misconceptions=tuple(misconceptions), source_path=path.resolve(), lines=lines,
+    )
+    # Resolve the trusted solution now, so a missing reference or model is a load error with a line.
+    sol = load_solution(exercise)
+    for i, m in enumerate(misconceptions):
+        for name in m.models:
+            if name not in sol.models:
+                raise c.fail(f"misconceptions[{i}].model", f"no function '{name}' in {solution_path.name}")
+    return exercise
+
+
+_SOLUTIONS: dict[Path, ModuleType] = {}
+
+
+def load_solution(exercise: Exercise) -> Solution:
+    path = exercise.solution_path
+    module = _SOLUTIONS.get(path)
+    if module is None:
+        name = f"_grader_solution_{zlib.crc32(str(path).encode()):08x}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ExerciseError(exercise.source_path, exercise.lines.get("solution"), "solution", f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:  # a teacher's bug: say where
+            del sys.modules[name]
+            raise ExerciseError(exercise.source_path, exercise.lines.get("solution"), "solution",
+                                f"importing {path.name} failed: {type(e).__name__}: {e}") from None
+        _SOLUTIONS[path] = module
+    ref = getattr(module, exercise.function.name, None)
+    if not callable(ref):
+        raise ExerciseError(exercise.source_path, exercise.lines.get("solution"), "solution",
+                            f"{path.name} defines no function '{exercise.function.name}' (the reference)")
+    models = {k: v for k, v in vars(module).items() if callable(v) and not k.startswith("_") and getattr(v, "__module__", None) == module.__name__}
+    return Solution(reference=ref, models=models)
+
+
+def load_exercises(directory: str | Path, only: tuple[str, ...] = ()) -> list[Exercise]:
+    """Load every `*.yaml` in a folder (sorted by file name), optionally only the given ids."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ExerciseError(directory, None, "", "not a folder of exercise YAML files")
+    exercises = []
+    for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        exercises.append(load_exercise(p))
+    if not exercises:
+        raise ExerciseError(directory, None, "", "no exercise files (*.yaml) found")
+    by_id: dict[str, Exercise] = {}
+    for ex in exercises:
+        if ex.id in by_id:
+            raise ExerciseError(ex.source_path, ex.lines.get("id"), "id", f"'{ex.id}' is also the id of {by_id[ex.id].source_path.name}")
+        by_id[ex.id] = ex
+    if only:
+        unknown = [i for i in only if i not in by_id]
+        if unknown:
+            from .errors import GraderError
+            raise GraderError(f"unknown exercise id '{unknown[0]}'; known: {', '.join(sorted(by_id))}")
+        return [by_id[i] for i in only]
+    return exercises
+
+
+def builtin_course() -> Path:
+    """The course shipped with the package (or, in a source checkout, the repository's folders)."""
+    pkg = Path(__file__).resolve().parent
+    shipped = pkg / "course" / "exercises"
+    if shipped.is_dir():
+        return shipped
+    return pkg.parent / "exercises"

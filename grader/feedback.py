@@ -1,0 +1,80 @@
+"""Feedback rendered with Jinja2: terminal text, Markdown per student, misconception explanations.
+
+Teachers override any template by putting a file of the same name in `--templates DIR`.
+Student-controlled text (messages, output) is escaped for Markdown by the `md` filter.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .compare import fmt
+from .errors import GraderError
+
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+
+
+def md_escape(text: Any) -> str:
+    """Make untrusted text inert in Markdown: no HTML, no links, no emphasis, no table breaks."""
+    s = str(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def md_code(text: Any) -> str:
+    """Inline code span that cannot be closed early by backticks in the text."""
+    s = str(text).replace("\n", " ")
+    ticks = max((len(m) for m in re.findall(r"`+", s)), default=0) + 1
+    fence = "`" * ticks
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def md_block(text: Any) -> str:
+    """Fenced block for multi-line untrusted output."""
+    s = str(text)
+    ticks = max((len(m) for m in re.findall(r"`{3,}", s)), default=2) + 1
+    return f"{'`' * ticks}text\n{s}\n{'`' * ticks}"
+
+
+class Feedback:
+    """All rendering in one place; implements diagnosis.Renderer."""
+
+    def __init__(self, templates: str | Path | None = None) -> None:
+        search = [str(templates)] if templates else []
+        if templates and not Path(templates).is_dir():
+            raise GraderError(f"{templates}: --templates must be a folder of Jinja2 templates")
+        search.append(str(PACKAGE_TEMPLATES))
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=False,
+                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                      keep_trailing_newline=True)
+        # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals
+        self.exercise_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        for env in (self.env, self.exercise_env):
+            env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block)
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    # ------------------------------------------------------------ explanations
+
+    def misconception(self, source: str, context: dict[str, Any]) -> str:
+        template = self._compiled.get(source)
+        if template is None:
+            template = self._compiled[source] = self.exercise_env.from_string(source)
+        return template.render(context).strip()
+
+    def generic(self, misconception_id: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(f"generic/{misconception_id}.md.j2").render(context).strip()
+
+    # ------------------------------------------------------------ documents
+
+    def render(self, name: str, **context: Any) -> str:
+        try:
+            return self.env.get_template(name).render(**context)
+        except jinja2.TemplateError as e:
+            raise GraderError(f"template {name}: {e}") from None

@@ -1,0 +1,153 @@
+"""Grade a batch: pytest sessions over the submissions, in parallel worker processes.
+
+Each grading worker (a trusted process) runs one pytest session over a chunk of submissions;
+each submission's code runs in its own sandbox process started clean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import checks
+from .checks import SESSION_KEY, GradingSession, SubmissionRun, build_exercise_result
+from .diagnosis import diagnose
+from .errors import GraderError
+from .exercise import Exercise, load_exercise
+from .feedback import Feedback
+from .results import SubmissionResult
+from .sandbox.host import Limits
+from .submissions import Submission, load_submission
+
+
+@dataclass(frozen=True)
+class Options:
+    limits: Limits = Limits()
+    jobs: int = 1
+    templates: Path | None = None
+
+
+class _SessionPlugin:
+    """Puts the grading session where items and fixtures find it."""
+
+    def __init__(self, session: GradingSession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SESSION_KEY] = self.session
+
+
+@contextmanager
+def _no_autoload() -> Iterator[None]:
+    # The grader's own session needs no third-party plugins (they cost start-up time).
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+
+
+_EMPTY_INI = None
+
+
+def _empty_ini() -> str:
+    global _EMPTY_INI
+    if _EMPTY_INI is None or not os.path.exists(_EMPTY_INI):
+        fd, _EMPTY_INI = tempfile.mkstemp(prefix="grader-pytest-", suffix=".ini")
+        os.write(fd, b"[pytest]\n")
+        os.close(fd)
+    return _EMPTY_INI
+
+
+def run_session(exercises: list[Exercise], submissions: list[Submission], options: Options,
+                on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+    """One pytest session over the submissions; results stream to `on_result` as each finishes."""
+    feedback = Feedback(options.templates)
+    session = GradingSession(exercises, submissions, options.limits, on_result,
+                             finish=lambda run, exs: finish_submission(run, exs, feedback))
+    args = [str(ex.source_path) for ex in exercises]
+    args += [str(ex.checks_path) for ex in exercises if ex.checks_path]
+    rootdir = os.path.commonpath([os.path.dirname(a) for a in args])
+    args += ["-c", _empty_ini(), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
+             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:capture", "-p", "no:logging",
+             "-p", "no:faulthandler", "-o", "python_files=*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    with _no_autoload():
+        try:
+            code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
+        finally:
+            results = session.finish_all()
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        if code == pytest.ExitCode.INTERRUPTED:
+            raise KeyboardInterrupt
+        raise GraderError(f"the checks could not run (pytest exit code {int(code)}); run `pytest {args[0]} --submission PATH` to see why")
+    return results
+
+
+def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
+    """Scores, diagnosis (only where something failed) and feedback for one submission."""
+    stdout, stderr = run.close()
+    out = []
+    for ex in exercises:
+        ex_run = run.runs.get(ex.id)
+        result = build_exercise_result(ex_run, ex, run.locations[ex.id])
+        if ex_run is not None and result.status != "passed":
+            named, observation = diagnose(ex, ex.solution(), ex_run.calls, feedback)
+            result = dataclasses.replace(result, misconceptions=tuple(named), observation=observation)
+        ctx = dict(dataclasses.asdict(result), function=ex.function.name)
+        ctx["misconceptions"] = result.misconceptions
+        ctx["checks"] = result.checks
+        result = dataclasses.replace(result, feedback=feedback.render("exercise.md.j2", ex=ctx).strip())
+        out.append(result)
+    sub = run.submission
+    return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr)
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def _grade_chunk(exercise_paths: list[str], submission_paths: list[str], options: Options) -> list[SubmissionResult]:
+    exercises = [load_exercise(p) for p in exercise_paths]
+    submissions = [load_submission(p) for p in submission_paths]
+    return run_session(exercises, submissions, options)
+
+
+def grade(exercises: list[Exercise], submissions: list[Submission], options: Options,
+          on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+    """Grade every submission; with jobs > 1, chunks go to worker processes started clean."""
+    if options.jobs <= 1 or len(submissions) <= 1:
+        return run_session(exercises, submissions, options, on_result)
+    jobs = min(options.jobs, len(submissions))
+    size = max(1, min(16, len(submissions) // (jobs * 2)))
+    chunks = [submissions[i:i + size] for i in range(0, len(submissions), size)]
+    ex_paths = [str(ex.source_path) for ex in exercises]
+    results: dict[str, SubmissionResult] = {}
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        pending: set[Future] = {pool.submit(_grade_chunk, ex_paths, [str(s.path) for s in chunk], options) for chunk in chunks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    for r in fut.result():
+                        results[r.path] = r
+                        if on_result is not None:
+                            on_result(r)
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+    return [results[str(s.path)] for s in submissions]

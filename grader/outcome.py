@@ -1,0 +1,67 @@
+"""What one call of a function produced, on either side of the trust boundary."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Returned:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Raised:
+    type: str
+    bases: tuple[str, ...]  # the exception class and its bases, by name
+    message: str
+    where: str = ""
+
+    def is_a(self, name: str) -> bool:
+        return name in self.bases or name == self.type
+
+    def describe(self) -> str:
+        text = f"{self.type}: {self.message}" if self.message else self.type
+        return f"{text} ({self.where})" if self.where else text
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Crashed:
+    reason: str
+
+
+Outcome = Union[Returned, Raised, TimedOut, Crashed]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One recorded call of a student's function, for diagnosis."""
+
+    check: str
+    visible: bool
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    outcome: Outcome
+    mutated: tuple[str, ...] = field(default=())  # names of the arguments the call modified
+
+
+def run_trusted(func: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Outcome:
+    """Call a reference or model on copies of the arguments; its exceptions become outcomes."""
+    a, k = copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return Returned(func(*a, **k))
+        except Exception as e:
+            return Raised(type(e).__name__, tuple(c.__name__ for c in type(e).__mro__), str(e))

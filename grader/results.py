@@ -1,0 +1,87 @@
+"""Result objects: what every output format (text, JSON, Markdown, platforms) is rendered from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CHECK_STATUSES = ("passed", "failed", "error", "timeout")
+EXERCISE_STATUSES = ("passed", "failed", "error", "timeout", "missing")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: str  # passed | failed | error | timeout
+    score: float
+    max_score: float
+    visibility: str  # visible | hidden
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A misconception named on evidence, with the student-facing explanation."""
+
+    id: str
+    title: str
+    evidence: str
+    explanation: str = ""
+    generic: bool = False
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    title: str
+    status: str  # passed | failed | error | timeout | missing
+    score: float
+    max_score: float
+    checks: tuple[CheckResult, ...] = ()
+    misconceptions: tuple[Diagnosis, ...] = ()
+    feedback: str = ""  # Markdown
+    file: str | None = None  # the submission file the function came from
+    message: str = ""  # why the exercise could not be graded (missing, import error)
+    observation: str = ""  # what was seen when no misconception explains a failure
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "status": self.status,
+            "score": self.score, "max_score": self.max_score, "file": self.file, "message": self.message,
+            "checks": [asdict(c) for c in self.checks],
+            "misconceptions": [{"id": m.id, "title": m.title, "evidence": m.evidence} for m in self.misconceptions],
+            "feedback": self.feedback,
+        }
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    id: str
+    path: str
+    exercises: tuple[ExerciseResult, ...]
+    stdout: str = ""
+    stderr: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(e.max_score for e in self.exercises), 6)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(e.status == "passed" for e in self.exercises)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "score": self.score, "max_score": self.max_score,
+                "exercises": [e.to_dict() for e in self.exercises],
+                "output": {"stdout": self.stdout, "stderr": self.stderr}}
+
+
+def run_document(results: list[SubmissionResult], version: str, sandbox: list[str]) -> dict[str, Any]:
+    """The stable JSON document of one run (DESIGN.md, Result JSON)."""
+    return {"grader": {"version": version, "sandbox": sandbox},
+            "submissions": [r.to_dict() for r in results]}

@@ -1,0 +1,295 @@
+"""The grader's side of a sandbox: start a clean worker, send calls, enforce time, kill, restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
+from .protocol import HEADER_SIZE, MAX_FRAME, ProtocolError, pack, parse_header, unpack, write_all
+
+GRADER_PARENT = str(Path(__file__).resolve().parents[2])
+MAX_RESTARTS = 4
+# Environment variables kept for the worker: numpy threading and CPU-quirk settings only.
+KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+LAYERS = ["separate-process", "clean-interpreter", "no-pickle-ipc", "wall-clock-timeout",
+          "process-group-kill", "address-space", "cpu-time", "file-size", "open-files",
+          "no-core-dumps", "scrubbed-environment", "private-temp-cwd", "output-capture"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_timeout: float = 2.0  # seconds of wall clock per call
+    submission_timeout: float = 60.0  # seconds of wall clock for all calls of one submission
+    memory_mb: int = 1024
+    output_bytes: int = 8192  # kept per stream; the rest is counted and dropped
+    startup_timeout: float = 20.0
+
+
+def sandbox_layers() -> list[str]:
+    """The isolation layers every sandbox applies on this platform."""
+    return list(LAYERS)
+
+
+class _Drain(threading.Thread):
+    """Reads a student's stdout or stderr, keeping only the first bytes."""
+
+    def __init__(self, stream: Any, keep: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.keep = stream, keep
+        self.head = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while chunk := self.stream.read1(65536):
+                self.total += len(chunk)
+                if len(self.head) < self.keep:
+                    self.head += chunk[: self.keep - len(self.head)]
+        except (OSError, ValueError):
+            pass
+
+    def text(self) -> str:
+        out = self.head.decode("utf-8", "replace")
+        if self.total > len(self.head):
+            out += f"\n… [{self.total - len(self.head)} more bytes not shown]"
+        return out
+
+
+class Sandbox:
+    """One submission's sandbox: a worker process serving calls into the student's modules.
+
+    Files arrive as data and are written into a fresh temporary folder that becomes the
+    worker's working directory and import root. If the worker dies or times out, the next
+    request starts a new one (at most MAX_RESTARTS times).
+    """
+
+    def __init__(self, files: Mapping[str, bytes], limits: Limits) -> None:
+        self.files = dict(files)
+        self.limits = limits
+        self.proc: subprocess.Popen | None = None
+        self.tmp: str | None = None
+        self.loaded: dict[str, Outcome] = {}
+        self.restarts = -1
+        self.deadline = time.monotonic() + limits.submission_timeout
+        self.drains: list[_Drain] = []
+        self.outputs: list[tuple[str, str]] = []
+
+    # -------------------------------------------------------------- lifecycle
+
+    def _start(self) -> Crashed | None:
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            return Crashed(f"the sandbox was restarted {MAX_RESTARTS} times; giving up on this submission")
+        self.tmp = tempfile.mkdtemp(prefix="grader-sandbox-")
+        work = Path(self.tmp, "work")
+        work.mkdir()
+        for rel, data in self.files.items():
+            target = work / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+        env.update(SINGLE_THREAD)
+        env.update({"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work),
+                    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1"})
+        remaining = max(1.0, self.deadline - time.monotonic())
+        limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2}
+        bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
+                     "from grader.sandbox.worker import main; main()")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits)],
+                cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.req, self.resp = req_w, resp_r
+        self.drains = [_Drain(self.proc.stdout, self.limits.output_bytes), _Drain(self.proc.stderr, self.limits.output_bytes)]
+        for d in self.drains:
+            d.start()
+        reply = self._receive(min(self.limits.startup_timeout, remaining))
+        if not isinstance(reply, dict) or reply.get("op") != "ready":
+            return reply if isinstance(reply, (Crashed, TimedOut)) else Crashed("the sandbox did not start")
+        self.loaded = {}
+        return None
+
+    def _stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group we created: the worker and any children
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        for fd in (self.req, self.resp):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for d in self.drains:
+            d.join(timeout=1)
+        self.outputs.append((self.drains[0].text(), self.drains[1].text()))
+        self.proc = None
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def close(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def stdout(self) -> str:
+        return "".join(o for o, _ in self.outputs if o) + (self.drains[0].text() if self.proc and self.drains else "")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(e for _, e in self.outputs if e) + (self.drains[1].text() if self.proc and self.drains else "")
+
+    # -------------------------------------------------------------- requests
+
+    def load(self, file: str, module: str) -> Outcome:
+        """Import a student module (once per worker); Returned(None) when it imported."""
+        if self.proc is None:
+            failed = self._start()
+            if failed:
+                return failed
+        if file in self.loaded:
+            return self.loaded[file]
+        reply = self._request({"op": "load", "module": module, "file": file}, self.limits.call_timeout * 5)
+        outcome = reply if not isinstance(reply, dict) else (
+            Returned(None) if reply.get("op") == "loaded" else _raised(reply))
+        self.loaded[file] = outcome
+        return outcome
+
+    def call(self, file: str, module: str, function: str, args: tuple, kwargs: Mapping[str, Any]) -> tuple[Outcome, Any]:
+        """Call the student's function. Returns the outcome and the arguments as they were after the call."""
+        loaded = self.load(file, module)
+        if not isinstance(loaded, Returned):
+            return loaded, None
+        reply = self._request({"op": "call", "file": file, "function": function, "payload": [list(args), dict(kwargs)]},
+                              self.limits.call_timeout)
+        if not isinstance(reply, dict):
+            return reply, None
+        payload = reply.get("payload")
+        after = None
+        if isinstance(payload, list) and len(payload) == 3:
+            after = (payload[1], payload[2])
+        if reply.get("op") == "returned" and after is not None:
+            return Returned(payload[0]), after
+        if reply.get("op") == "raised":
+            return _raised(reply), after
+        return Crashed("the sandbox sent a malformed reply"), None
+
+    def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | Outcome:
+        if self.proc is None:
+            failed = self._start()
+            if failed:
+                return failed
+        try:
+            write_all(self.req, pack(message))
+        except (BrokenPipeError, OSError):
+            return self._died()
+        return self._receive(timeout)
+
+    def _receive(self, timeout: float) -> dict[str, Any] | Outcome:
+        remaining_budget = self.deadline - time.monotonic()
+        limit = min(timeout, max(0.0, remaining_budget))
+        deadline = time.monotonic() + limit
+        try:
+            head = self._read(HEADER_SIZE, deadline)
+            hlen, blen = parse_header(head)
+            if hlen + blen > MAX_FRAME:
+                self._stop()
+                return Crashed("the sandbox sent more data than allowed")
+            frame_head = self._read(hlen, deadline)
+            body = self._read(blen, deadline)
+            return unpack(frame_head, body)
+        except TimeoutError:
+            self._stop()
+            if remaining_budget <= timeout:
+                return TimedOut(self.limits.submission_timeout)
+            return TimedOut(timeout)
+        except EOFError:
+            return self._died()
+        except ProtocolError as e:
+            self._stop()
+            return Crashed(f"the sandbox sent an invalid reply ({e})")
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        chunks = []
+        while n:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.resp], [], [], wait)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self.resp, min(n, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def _died(self) -> Crashed:
+        proc = self.proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        self._stop()
+        return Crashed(describe_exit(code, self.limits))
+
+
+def describe_exit(code: int | None, limits: Limits) -> str:
+    if code is None:
+        return "the sandbox stopped answering"
+    if code < 0:
+        sig = -code
+        if sig == signal.SIGSEGV:
+            return "the process crashed with a segmentation fault (signal 11)"
+        if sig == signal.SIGXCPU:
+            return "the process used up its CPU time and was stopped"
+        if sig == signal.SIGKILL:
+            return f"the process was killed (signal 9), probably for using more than {limits.memory_mb} MB"
+        if sig == signal.SIGXFSZ:
+            return "the process wrote a file larger than allowed"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return f"the process was killed by {name}"
+    return f"the process exited with status {code} in the middle of a call (os._exit or a crash)"
+
+
+def _raised(reply: dict[str, Any]) -> Raised:
+    e = reply.get("error") or {}
+    mro = e.get("mro") if isinstance(e.get("mro"), list) else []
+    return Raised(str(e.get("type", "Exception"))[:100], tuple(str(m)[:100] for m in mro[:20]),
+                  str(e.get("message", ""))[:2000], str(e.get("where", ""))[:300])

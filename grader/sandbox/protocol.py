@@ -1,0 +1,233 @@
+"""The wire format between the grader and a sandbox: JSON control + raw numeric array bytes.
+
+No pickle in either direction. Every JSON object in a payload is a one-key tag (`dict`, `tuple`,
+`nd`, ...), so a student's own dict can never pose as an array or a control message. The trusted
+side decodes with limits (depth, sizes, dtypes) and refuses anything else.
+
+Frame: 8-byte header (`!II`: JSON length, binary length), the JSON, then the binary buffers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from typing import Any
+
+import numpy as np
+
+MAX_FRAME = 256 * 1024 * 1024  # bytes; larger results are refused before they cross
+MAX_DEPTH = 64
+MAX_ITEMS = 2_000_000  # elements of nested Python containers in one message
+NUMERIC_KINDS = "biufc"
+_HEAD = struct.Struct("!II")
+
+
+class ProtocolError(Exception):
+    """A frame or payload that does not follow the format (a bug, or a hostile sandbox)."""
+
+
+class Opaque:
+    """A value of a type that cannot cross the boundary: its type name and a short repr."""
+
+    __slots__ = ("type_name", "text")
+
+    def __init__(self, type_name: str, text: str) -> None:
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and (self.type_name, self.text) == (other.type_name, other.text)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ------------------------------------------------------------------------------------ encode
+
+
+def encode(obj: Any) -> tuple[Any, list[bytes]]:
+    """Turn a value into JSON-able tags plus raw buffers. Unknown types become `opaque`."""
+    buffers: list[bytes] = []
+    total = [0]
+    count = [0]
+
+    def arr(a: np.ndarray, scalar: bool) -> Any:
+        if a.dtype.kind not in NUMERIC_KINDS or a.dtype.hasobject:
+            return {"opaque": [f"numpy array of dtype {a.dtype}", f"shape {a.shape}"]}
+        if a.nbytes + total[0] > MAX_FRAME // 2:
+            return {"toolarge": [str(a.dtype), list(a.shape)]}
+        data = a.tobytes(order="C")  # keeps 0-d arrays 0-d (ascontiguousarray would not)
+        total[0] += len(data)
+        buffers.append(data)
+        return {"nd": [len(buffers) - 1, a.dtype.str, list(a.shape), scalar]}
+
+    def enc(x: Any, depth: int) -> Any:
+        count[0] += 1
+        if depth > MAX_DEPTH or count[0] > MAX_ITEMS:
+            return {"toolarge": ["nested structure", []]}
+        if x is None or x is True or x is False:
+            return x
+        if isinstance(x, np.ndarray):
+            return arr(np.asarray(x), False)
+        if isinstance(x, np.generic):
+            return arr(np.asarray(x), True)
+        if isinstance(x, bool):
+            return bool(x)
+        if isinstance(x, int):
+            return int(x)
+        if isinstance(x, float):
+            v = float(x)
+            return v if math.isfinite(v) else {"float": repr(v)}
+        if isinstance(x, complex):
+            return {"complex": [enc(x.real, depth + 1), enc(x.imag, depth + 1)]}
+        if isinstance(x, str):
+            return str(x)[:100_000]
+        if isinstance(x, list):
+            return [enc(v, depth + 1) for v in list(x)]
+        if isinstance(x, tuple):
+            return {"tuple": [enc(v, depth + 1) for v in tuple(x)]}
+        if isinstance(x, dict):
+            return {"dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in list(dict(x).items())]}
+        try:
+            text = repr(x)[:200]
+        except BaseException:  # a hostile __repr__
+            text = "?"
+        return {"opaque": [type(x).__qualname__, text]}
+
+    return enc(obj, 0), buffers
+
+
+def pack(message: dict[str, Any]) -> bytes:
+    """A control message whose `payload` key (if any) is encoded."""
+    buffers: list[bytes] = []
+    if "payload" in message:
+        message = dict(message)
+        message["payload"], buffers = encode(message["payload"])
+    head = json.dumps(message, separators=(",", ":")).encode()
+    body = b"".join(buffers)
+    offsets = []
+    pos = 0
+    for b in buffers:
+        offsets.append([pos, len(b)])
+        pos += len(b)
+    if buffers:
+        head = head[:-1] + b',"buffers":' + json.dumps(offsets).encode() + b"}"
+    return _HEAD.pack(len(head), len(body)) + head + body
+
+
+# ------------------------------------------------------------------------------------ decode
+
+
+def unpack(head: bytes, body: bytes) -> dict[str, Any]:
+    """Decode a frame on the trusted side, refusing anything that is not plain data."""
+    try:
+        message = json.loads(head)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ProtocolError(f"invalid control JSON: {e}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("control message is not an object")
+    offsets = message.pop("buffers", [])
+    if not isinstance(offsets, list):
+        raise ProtocolError("bad buffer table")
+    if "payload" in message:
+        message["payload"] = decode(message["payload"], offsets, body)
+    return message
+
+
+def decode(tagged: Any, offsets: list, body: bytes) -> Any:
+    def dec(x: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH + 2:
+            raise ProtocolError("nested too deeply")
+        if x is None or isinstance(x, (bool, int, float, str)):
+            return x
+        if isinstance(x, list):
+            return [dec(v, depth + 1) for v in x]
+        if not isinstance(x, dict) or len(x) != 1:
+            raise ProtocolError("untagged object in payload")
+        (tag, v), = x.items()
+        if tag == "nd":
+            return _array(v, offsets, body)
+        if tag == "tuple" and isinstance(v, list):
+            return tuple(dec(i, depth + 1) for i in v)
+        if tag == "dict" and isinstance(v, list):
+            out = {}
+            for pair in v:
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise ProtocolError("bad dict pair")
+                k = dec(pair[0], depth + 1)
+                try:
+                    out[k] = dec(pair[1], depth + 1)
+                except TypeError:
+                    raise ProtocolError("unhashable dict key") from None
+            return out
+        if tag == "float" and v in ("nan", "inf", "-inf"):
+            return float(v)
+        if tag == "complex" and isinstance(v, list) and len(v) == 2:
+            return complex(dec(v[0], depth + 1), dec(v[1], depth + 1))
+        if tag == "opaque" and isinstance(v, list) and len(v) == 2:
+            return Opaque(str(v[0])[:200], str(v[1])[:200])
+        if tag == "toolarge" and isinstance(v, list) and len(v) == 2:
+            return Opaque(f"oversized {v[0]}", f"shape {v[1]}"[:200])
+        raise ProtocolError(f"unknown tag {tag!r}")
+
+    return dec(tagged, 0)
+
+
+def _array(v: Any, offsets: list, body: bytes) -> Any:
+    if not (isinstance(v, list) and len(v) == 4):
+        raise ProtocolError("bad array tag")
+    index, dtype_str, shape, scalar = v
+    if not isinstance(index, int) or not 0 <= index < len(offsets):
+        raise ProtocolError("bad buffer index")
+    try:
+        dtype = np.dtype(dtype_str)
+    except TypeError:
+        raise ProtocolError(f"bad dtype {dtype_str!r}") from None
+    if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise ProtocolError(f"refused dtype {dtype_str!r}")
+    if not (isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape) and len(shape) <= 32):
+        raise ProtocolError("bad shape")
+    start, length = offsets[index]
+    if not (isinstance(start, int) and isinstance(length, int) and 0 <= start and start + length <= len(body)):
+        raise ProtocolError("buffer out of range")
+    if math.prod(shape) * dtype.itemsize != length:
+        raise ProtocolError("array size does not match its shape")
+    a = np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=start).reshape(shape).copy()
+    return a[()] if scalar else a
+
+
+# ------------------------------------------------------------------------------------ frames
+
+
+def read_exact(fd: int, n: int) -> bytes:
+    """Blocking read of exactly n bytes (used in the sandbox, where blocking is fine)."""
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> tuple[bytes, bytes]:
+    hlen, blen = _HEAD.unpack(read_exact(fd, _HEAD.size))
+    if hlen + blen > MAX_FRAME:
+        raise ProtocolError("frame too large")
+    return read_exact(fd, hlen), read_exact(fd, blen)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+HEADER_SIZE = _HEAD.size
+parse_header = _HEAD.unpack

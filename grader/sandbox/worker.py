@@ -1,0 +1,140 @@
+"""The sandbox process: the only place student code runs.
+
+Started as a fresh interpreter (`python -I -m grader.sandbox.worker`) by `grader.sandbox.host`,
+never forked from the grader, so it holds no references, checks or other students' work. It
+applies its limits, imports the student's module from its working directory and answers calls
+over two pipes. Nothing it sends is trusted: the grader decodes and judges every reply.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import resource
+import sys
+import traceback
+from typing import Any
+
+from grader.sandbox.protocol import pack, read_frame, unpack, write_all
+
+
+def apply_limits(limits: dict[str, Any]) -> list[str]:
+    """Resource limits for this process and its children; returns the layers applied."""
+    applied = []
+
+    def setlimit(which: int, value: int) -> None:
+        soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
+
+    if limits.get("memory_mb"):
+        setlimit(resource.RLIMIT_AS, int(limits["memory_mb"]) * 1024 * 1024)
+        applied.append("address-space")
+    if limits.get("cpu_seconds"):
+        cpu = int(limits["cpu_seconds"])
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1 if hard == resource.RLIM_INFINITY else hard))
+        applied.append("cpu-time")
+    setlimit(resource.RLIMIT_FSIZE, int(limits.get("file_mb", 16)) * 1024 * 1024)
+    setlimit(resource.RLIMIT_NOFILE, int(limits.get("open_files", 64)))
+    setlimit(resource.RLIMIT_CORE, 0)
+    applied += ["file-size", "open-files", "no-core-dumps"]
+    return applied
+
+
+def _isolate_path(root: str) -> None:
+    """Only the standard library, installed packages and the submission are importable."""
+    keep = [p for p in sys.path if p and ("site-packages" in p or p.startswith(sys.base_prefix) or p.startswith(sys.prefix))]
+    sys.path[:] = [root, *keep]
+    for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
+        if name not in ("grader.sandbox.worker", "grader.sandbox.protocol", "grader.sandbox", "grader"):
+            del sys.modules[name]
+
+
+def _where(tb: Any, root: str) -> str:
+    """The innermost frame of the student's own code, as 'file.py:12 in name'."""
+    where = ""
+    for frame in traceback.extract_tb(tb):
+        if frame.filename.startswith(root + os.sep):
+            where = f"{os.path.relpath(frame.filename, root)}:{frame.lineno} in {frame.name}"
+    return where
+
+
+def _describe(exc: BaseException, root: str) -> dict[str, Any]:
+    try:
+        message = str(exc)[:2000]
+    except BaseException:
+        message = "(the exception's message could not be shown)"
+    mro = [c.__name__ for c in type(exc).__mro__]
+    return {"type": type(exc).__name__, "mro": mro, "message": message, "where": _where(exc.__traceback__, root)}
+
+
+def serve(req_fd: int, resp_fd: int, root: str) -> None:
+    modules: dict[str, Any] = {}
+
+    def reply(message: dict[str, Any]) -> None:
+        try:
+            data = pack(message)
+        except BaseException as e:  # a result that cannot even be encoded
+            data = pack({"op": "raised", "error": {"type": "EncodeError", "mro": ["EncodeError"],
+                                                   "message": f"the result could not be sent: {type(e).__name__}", "where": ""}})
+        write_all(resp_fd, data)
+
+    reply({"op": "ready", "pid": os.getpid()})
+    while True:
+        try:
+            head, body = read_frame(req_fd)
+        except EOFError:
+            return
+        msg = unpack(head, body)
+        op = msg.get("op")
+        if op == "exit":
+            return
+        if op == "load":
+            name, file = msg["module"], msg["file"]
+            try:
+                spec = importlib.util.spec_from_file_location(name, os.path.join(root, file))
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+                modules[file] = module
+                reply({"op": "loaded"})
+            except BaseException as e:  # SystemExit and KeyboardInterrupt at import too
+                sys.modules.pop(name, None)
+                reply({"op": "raised", "error": _describe(e, root)})
+            continue
+        if op == "call":
+            module = modules.get(msg["file"])
+            func = getattr(module, msg["function"], None) if module is not None else None
+            if not callable(func):
+                reply({"op": "raised", "error": {"type": "AttributeError", "mro": ["AttributeError"],
+                                                 "message": f"no callable {msg['function']} after import", "where": ""}})
+                continue
+            args, kwargs = msg["payload"]
+            try:
+                result = func(*args, **kwargs)
+            except BaseException as e:
+                reply({"op": "raised", "error": _describe(e, root), "payload": [None, args, kwargs]})
+                continue
+            reply({"op": "returned", "payload": [result, args, kwargs]})
+            continue
+        reply({"op": "raised", "error": {"type": "ProtocolError", "mro": [], "message": f"unknown op {op!r}", "where": ""}})
+
+
+def main() -> None:
+    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    limits = json.loads(sys.argv[3])
+    root = os.path.realpath(os.getcwd())
+    apply_limits(limits)
+    _isolate_path(root)
+    sys.argv = ["submission"]
+    sys.setrecursionlimit(3000)
+    serve(req_fd, resp_fd, root)
+    # Leftover non-daemon threads of the student must not keep the sandbox alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

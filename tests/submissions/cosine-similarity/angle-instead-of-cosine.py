@@ -1,0 +1,14 @@
+import math
+
+
+def cosine_similarity(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    ab = sum(x * y for x, y in zip(a, b))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    if na == 0 or nb == 0:
+        return 0.0
+    cos = max(-1.0, min(1.0, ab / (na * nb)))
+    # the similarity is the angle between the vectors
+    return math.acos(cos)

@@ -1,0 +1,15 @@
+import math
+
+
+def cosine_similarity(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    ab = aa = bb = 0.0
+    for x, y in zip(a, b):
+        ab += x * y
+        aa += x * x
+        bb += y * y
+    if aa == 0 or bb == 0:
+        return 0.0
+    cos = max(-1.0, min(1.0, ab / math.sqrt(aa * bb)))
+    return 1 - cos

@@ -1,0 +1,12 @@
+import math
+
+
+def cosine_similarity(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    if na == 0 or nb == 0:
+        return 0.0
+    # a @ b, divided by the lengths
+    return [x * y / (na * nb) for x, y in zip(a, b)]

@@ -1,0 +1,9 @@
+def dot(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    total = 0.0
+    for i in range(len(a)):
+        total += a[i] * b[i]
+    # keep the products around in a for debugging
+    a[:] = [a[i] * b[i] for i in range(len(a))]
+    return total

@@ -1,0 +1,8 @@
+def dot(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    total = 0.0
+    i = 0
+    while i < len(a):
+        total += a[i] * b[i]
+    return total

@@ -1,0 +1,9 @@
+def dot(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    total = 0.0
+    for x in a:
+        total += x
+    for y in b:
+        total += y
+    return total
