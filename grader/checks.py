@@ -71,7 +71,7 @@ def _identical(a: Any, b: Any) -> bool:
             return False
         return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
     if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b))
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
     try:
@@ -111,7 +111,7 @@ class ExerciseRun:
             a_args, a_kwargs = after
             params = ex.function.params
             mutated = tuple(params[i] if i < len(params) else f"arg{i}"
-                            for i, (x, y) in enumerate(zip(sent_args, a_args)) if not _identical(x, y))
+                            for i, (x, y) in enumerate(zip(sent_args, a_args, strict=False)) if not _identical(x, y))
             mutated += tuple(k for k in sent_kwargs if k in a_kwargs and not _identical(sent_kwargs[k], a_kwargs[k]))
         if isinstance(outcome, TimedOut):
             self.timeouts += 1
@@ -331,9 +331,10 @@ def _failure(excinfo: pytest.ExceptionInfo | None, run: ExerciseRun) -> tuple[st
 
 
 def _default_finish(run: SubmissionRun, exercises: list[Exercise]) -> SubmissionResult:
+    from .feedback import Feedback
     from .grading import finish_submission
 
-    return finish_submission(run, exercises)
+    return finish_submission(run, exercises, Feedback())
 
 
 # --------------------------------------------------------------------------- collection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,9 @@ from .outcome import Crashed, Outcome, Raised, Returned, TimedOut
 from .sandbox.protocol import Opaque
 
 MAX_SHOWN = 8
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_. ]")
+_INERT = str.maketrans({"<": "\\x3c", ">": "\\x3e", "&": "\\x26", "`": "\\x60", "[": "\\x5b", "]": "\\x5d",
+                        "*": "\\x2a", "_": "\\x5f", "|": "\\x7c", "\n": "\\n"})
 
 
 def as_array(value: Any) -> np.ndarray | None:
@@ -115,13 +119,15 @@ def describe_type(value: Any) -> str:
 def fmt(value: Any) -> str:
     """Short, readable form of a value: 9.08, [0.08, 9.0], [[1.0, 2.0], …] (shape (5, 5))."""
     if isinstance(value, Opaque):
-        return f"<{value.type_name}>"
+        return f"<{_SAFE_NAME.sub('?', value.type_name)[:60]}>"
     if value is None:
         return "None"
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, str):
-        return repr(value[:60] + ("…" if len(value) > 60 else ""))
+        # student text: a Python repr with markup characters escaped, inert in Markdown and HTML
+        text = repr(value[:60] + ("…" if len(value) > 60 else ""))
+        return text.translate(_INERT)
     if isinstance(value, (list, tuple)) and len(value) <= MAX_SHOWN and all(
             isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value):
         return "[" + ", ".join(_num(v) for v in value) + "]"  # keeps 3 as 3, as the student wrote it

@@ -9,14 +9,22 @@ explains. When nothing explains a failure, the result is an observation, not a n
 from __future__ import annotations
 
 import math
-from typing import Protocol
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .checks import args_text
-from .compare import as_array, describe_type, first_difference, fmt, fmt_outcome, kind_of, same_outcome, same_value
+from .compare import (
+    as_array,
+    describe_type,
+    first_difference,
+    fmt,
+    fmt_outcome,
+    kind_of,
+    same_outcome,
+    same_value,
+)
 from .exercise import Exercise, Misconception, Solution, Tolerance
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import Diagnosis
@@ -277,14 +285,21 @@ def name_factor(k: float, dims: tuple[int, ...] = ()) -> str:
 
 
 def _truncation(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    """Whole numbers where the answer has a fraction, each within what truncating the terms loses."""
     if len(wrong) < MIN_EVIDENCE:
         return None
     for e in wrong:
         s, r = (as_array(v) for v in _values(e))
-        if s is None or r is None or s.shape != r.shape or r.dtype.kind == "c":
+        if s is None or r is None or s.shape != r.shape or r.dtype.kind == "c" or s.dtype.kind == "c":
             return None
-        r = r.astype(float)
-        if not (same_value(s, np.trunc(r), tol) or same_value(s, np.floor(r), tol)):
+        s, r = s.astype(float), r.astype(float)
+        if not (np.all(np.isfinite(s)) and np.all(np.isfinite(r))):
+            return None
+        if not np.all(s == np.round(s)) or np.all(r == np.round(r)):
+            return None
+        # truncating each of k terms loses less than 1 per term
+        terms = sum(np.size(a) for a in e.call.args if as_array(a) is not None) + 1
+        if np.any(np.abs(s - r) >= terms):
             return None
     return "integer-truncation", f"returned whole numbers where the answer has a fraction ({len(wrong)} calls)", {}
 

@@ -43,6 +43,17 @@ def md_block(text: Any) -> str:
     return f"{'`' * ticks}text\n{s}\n{'`' * ticks}"
 
 
+def reflow(text: Any, width: int = 92, indent: str = "    ") -> str:
+    """Re-wrap Markdown paragraphs for the terminal (single newlines are soft breaks)."""
+    import textwrap
+
+    paragraphs = re.split(r"\n\s*\n", str(text).strip())
+    out = []
+    for p in paragraphs:
+        out.append(textwrap.fill(" ".join(p.split()), width=width, initial_indent=indent, subsequent_indent=indent))
+    return "\n".join(out)
+
+
 class Feedback:
     """All rendering in one place; implements diagnosis.Renderer."""
 
@@ -57,7 +68,7 @@ class Feedback:
         # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals
         self.exercise_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         for env in (self.env, self.exercise_env):
-            env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block)
+            env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow)
         self._compiled: dict[str, jinja2.Template] = {}
 
     # ------------------------------------------------------------ explanations

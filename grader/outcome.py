@@ -6,7 +6,7 @@ import copy
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class Crashed:
     reason: str
 
 
-Outcome = Union[Returned, Raised, TimedOut, Crashed]
+Outcome = Returned | Raised | TimedOut | Crashed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,61 @@
+"""Shared helpers: run the real `grade` command and read its JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = ROOT / "exercises"
+EXAMPLES = ROOT / "examples" / "submissions"
+CORPUS = Path(__file__).resolve().parent / "submissions"
+
+
+def grade(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run the installed `grade` command (as `python -m grader`, the same entry point)."""
+    env = dict(os.environ)
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def grade_json(*args: str, cwd: Path | None = None) -> dict:
+    proc = grade(*args, "--format", "json", cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def by_id(document: dict) -> dict[str, dict]:
+    return {s["id"]: s for s in document["submissions"]}
+
+
+def exercise(sub: dict, ex_id: str) -> dict:
+    return next(e for e in sub["exercises"] if e["id"] == ex_id)
+
+
+def misconception_ids(sub: dict, ex_id: str) -> list[str]:
+    return [m["id"] for m in exercise(sub, ex_id)["misconceptions"]]
+
+
+@pytest.fixture
+def write_submission(tmp_path: Path):
+    """Write a one-file submission `<name>.py` (or a folder) under tmp_path/subs."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+
+    def write(name: str, source: str, folder: bool = False, file: str = "similarity.py") -> Path:
+        if folder:
+            (subs / name).mkdir(exist_ok=True)
+            path = subs / name / file
+        else:
+            path = subs / f"{name}.py"
+        path.write_text(source)
+        return path
+
+    write.root = subs  # type: ignore[attr-defined]
+    return write

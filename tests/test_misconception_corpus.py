@@ -1,0 +1,75 @@
+"""Every misconception of the shipped slice is named, through the real `grade` command,
+for a submission written in a different style from the model; correct ones get full marks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, by_id, exercise, grade_json, misconception_ids
+
+EXERCISE_IDS = ["dot-product", "cosine-similarity"]
+
+
+def _files(ex_id: str, sub: str = "") -> list[Path]:
+    return sorted((CORPUS / ex_id / sub).glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """One batch per exercise over the whole corpus; returns results keyed 'exercise/name'."""
+    out: dict[str, dict] = {}
+    for ex_id in EXERCISE_IDS:
+        folder = tmp_path_factory.mktemp(ex_id)
+        for f in _files(ex_id) + _files(ex_id, "generic"):
+            prefix = "generic." if f.parent.name == "generic" else ""
+            shutil.copy(f, folder / f"{prefix}{f.stem}.py")
+        doc = grade_json(str(folder), "-e", ex_id, "--timeout", "0.5", "--jobs", "2")
+        for sid, sub in by_id(doc).items():
+            out[f"{ex_id}/{sid}"] = sub
+    return out
+
+
+SPECIFIC = [(ex, f.stem) for ex in EXERCISE_IDS for f in _files(ex) if not f.stem.startswith("correct")]
+CORRECT = [(ex, f.stem) for ex in EXERCISE_IDS for f in _files(ex) if f.stem.startswith("correct")]
+GENERIC = [f.stem for f in _files("dot-product", "generic")]
+
+
+@pytest.mark.parametrize(("ex_id", "mistake"), SPECIFIC, ids=[f"{e}:{m}" for e, m in SPECIFIC])
+def test_each_catalogued_mistake_is_named_as_itself_and_nothing_else(graded, ex_id, mistake):
+    sub = graded[f"{ex_id}/{mistake}"]
+    result = exercise(sub, ex_id)
+    assert result["status"] != "passed"
+    assert result["score"] < result["max_score"]
+    specific = [m for m in misconception_ids(sub, ex_id)]
+    assert specific[0] == mistake, result["misconceptions"]
+    assert mistake in result["feedback"]
+
+
+@pytest.mark.parametrize(("ex_id", "style"), CORRECT, ids=[f"{e}:{s}" for e, s in CORRECT])
+def test_correct_submissions_in_every_style_get_full_marks(graded, ex_id, style):
+    sub = graded[f"{ex_id}/{style}"]
+    result = exercise(sub, ex_id)
+    assert result["status"] == "passed", [c for c in result["checks"] if c["status"] != "passed"]
+    assert result["score"] == result["max_score"] > 0
+    assert result["misconceptions"] == []
+
+
+@pytest.mark.parametrize("mistake", GENERIC)
+def test_generic_mistakes_are_named_without_per_exercise_code(graded, mistake):
+    sub = graded[f"dot-product/generic.{mistake}"]
+    assert mistake in misconception_ids(sub, "dot-product"), exercise(sub, "dot-product")["misconceptions"]
+
+
+def test_mutating_submission_never_gets_full_marks(graded):
+    result = exercise(graded["dot-product/generic.mutates-input"], "dot-product")
+    mutation = next(c for c in result["checks"] if c["name"] == "does not modify its arguments")
+    assert mutation["status"] == "failed" and "`a`" in mutation["message"]
+    assert result["score"] < result["max_score"]
+
+
+def test_a_timeout_is_reported_as_status_and_misconception(graded):
+    result = exercise(graded["dot-product/generic.timeout"], "dot-product")
+    assert result["status"] == "timeout"
+    assert {c["status"] for c in result["checks"]} >= {"timeout"}
