@@ -398,12 +398,14 @@ def load_exercise(path: str | Path) -> Exercise:
         if mid in ids[:i]:
             raise c.fail(f"misconceptions[{i}].id", f"duplicate misconception id '{mid}'")
 
-    total = sum(cs.points for cs in cases) + mutation_points
+    case_points = sum(cs.points for cs in cases)
+    check_points = _custom_check_points(checks_path, c) if checks_path else 0.0
+    total = case_points + check_points + mutation_points
     if "points" in data:
         points = c.number(data, "", "points", 0.0)
-        extra = checks_path is not None  # custom checks add their own points at collection
-        if not extra and abs(points - total) > 1e-9:
-            raise c.fail("points", f"is {points:g} but the cases ({total - mutation_points:g}) and mutation_points ({mutation_points:g}) add up to {total:g}")
+        if abs(points - total) > 1e-9:
+            raise c.fail("points", f"is {points:g} but the cases ({case_points:g}), custom checks ({check_points:g}) "
+                                   f"and mutation_points ({mutation_points:g}) add up to {total:g}")
     else:
         points = total
 
@@ -421,6 +423,27 @@ def load_exercise(path: str | Path) -> Exercise:
             if name not in sol.models:
                 raise c.fail(f"misconceptions[{i}].model", f"no function '{name}' in {solution_path.name}")
     return exercise
+
+
+def _custom_check_points(path: Path, c: _Checker) -> float:
+    """Points of a custom check module, read statically from its `@pytest.mark.points(n)` marks."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError) as e:
+        raise c.fail("checks", f"{path.name} cannot be parsed: {e}") from None
+    total = 0.0
+    for node in tree.body:
+        if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test")):
+            continue
+        points = 1.0
+        for dec in node.decorator_list:
+            if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "points":
+                try:
+                    points = float(ast.literal_eval(dec.args[0]))
+                except (ValueError, IndexError, TypeError):
+                    raise c.fail("checks", f"{path.name}:{dec.lineno}: points(...) needs a number") from None
+        total += points
+    return total
 
 
 _SOLUTIONS: dict[Path, ModuleType] = {}
