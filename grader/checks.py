@@ -28,7 +28,8 @@ from .submissions import Location, Submission, load_submission, locate
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 MUTATION_CHECK = "does not modify its arguments"
-MAX_TIMEOUTS_PER_EXERCISE = 2
+MAX_TIMEOUTS_PER_EXERCISE = 2  # later calls of the exercise are not run: a loop costs its own time only
+MAX_CRASHES_PER_EXERCISE = 3
 
 
 # --------------------------------------------------------------------------- failures as values
@@ -94,13 +95,20 @@ class ExerciseRun:
         self.results: dict[str, CheckResult] = {}
         self.load_problem: str | None = None
         self.timeouts = 0
+        self.crashes: list[Crashed] = []
 
     def call(self, args: tuple | list, kwargs: dict, check: str, visible: bool) -> Outcome:
         ex, loc = self.exercise, self.location
         if self.timeouts >= MAX_TIMEOUTS_PER_EXERCISE:
             return TimedOut(self.submission.limits.call_timeout)
+        if len(self.crashes) >= MAX_CRASHES_PER_EXERCISE:
+            return Crashed(f"not run after {len(self.crashes)} crashes: {self.crashes[0].reason}")
         sandbox = self.submission.sandbox()
+        if sandbox.gave_up is not None:
+            return sandbox.gave_up
         loaded = sandbox.load(loc.file, loc.module)
+        if sandbox.gave_up is not None:
+            return sandbox.gave_up
         if not isinstance(loaded, Returned):
             self.load_problem = _load_message(loc.file, loaded)
             raise CheckFailure("timeout" if isinstance(loaded, TimedOut) else "error", self.load_problem)
@@ -115,6 +123,8 @@ class ExerciseRun:
             mutated += tuple(k for k in sent_kwargs if k in a_kwargs and not _identical(sent_kwargs[k], a_kwargs[k]))
         if isinstance(outcome, TimedOut):
             self.timeouts += 1
+        elif isinstance(outcome, Crashed):
+            self.crashes.append(outcome)
         self.calls.append(Call(check, visible, tuple(sent_args), sent_kwargs, outcome, mutated))
         return outcome
 

@@ -7,6 +7,7 @@ import shutil
 
 import jsonschema
 import pytest
+
 from conftest import CORPUS, EXAMPLES, EXERCISES, ROOT, by_id, grade, grade_json
 
 CORRECT = (CORPUS / "dot-product" / "correct_loop.py").read_text() + "\n" + (

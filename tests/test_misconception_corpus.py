@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from conftest import CORPUS, by_id, exercise, grade_json, misconception_ids
 
 EXERCISE_IDS = ["dot-product", "cosine-similarity"]

@@ -21,7 +21,7 @@ from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
 from .protocol import HEADER_SIZE, MAX_FRAME, ProtocolError, pack, parse_header, unpack, write_all
 
 GRADER_PARENT = str(Path(__file__).resolve().parents[2])
-MAX_RESTARTS = 4
+MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
 # Environment variables kept for the worker: numpy threading and CPU-quirk settings only.
 KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -88,13 +88,15 @@ class Sandbox:
         self.deadline = time.monotonic() + limits.submission_timeout
         self.drains: list[_Drain] = []
         self.outputs: list[tuple[str, str]] = []
+        self.gave_up: Crashed | None = None
 
     # -------------------------------------------------------------- lifecycle
 
     def _start(self) -> Crashed | None:
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
-            return Crashed(f"the sandbox was restarted {MAX_RESTARTS} times; giving up on this submission")
+            self.gave_up = Crashed(f"not run: the sandbox had crashed or timed out {MAX_RESTARTS} times already")
+            return self.gave_up
         self.tmp = tempfile.mkdtemp(prefix="grader-sandbox-")
         work = Path(self.tmp, "work")
         work.mkdir()

@@ -1,0 +1,52 @@
+"""The README's promises: its first code block, and what the example class shows."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import EXAMPLES, ROOT, by_id, exercise, grade, grade_json, misconception_ids
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```[a-z]*\n(.*?)```", text, re.S).group(1).strip().splitlines()
+    assert len(block) == 2
+    assert block[0].startswith("pip install -e .") and "grade examples/submissions" in block[0]
+    assert "pytest" in block[1] and "[test]" in block[1]
+
+
+def test_example_class_names_each_students_mistake():
+    doc = grade_json(str(EXAMPLES))
+    subs = by_id(doc)
+    assert misconception_ids(subs["carla"], "dot-product")[0] == "elementwise-product"
+    assert misconception_ids(subs["dev"], "cosine-similarity")[0] == "unnormalized-dot"
+    assert misconception_ids(subs["eli"], "dot-product")[0] == "missing-return"
+    assert misconception_ids(subs["zoe"], "cosine-similarity")[0] == "zero-vector-nan"
+    assert exercise(subs["hana"], "dot-product")["status"] == "missing"
+    assert "dot_product" in exercise(subs["hana"], "dot-product")["message"]
+    assert exercise(subs["gus"], "cosine-similarity")["status"] == "timeout"
+    for correct in ("ada", "ben"):
+        assert subs[correct]["score"] == subs[correct]["max_score"]
+        assert all(not e["misconceptions"] for e in subs[correct]["exercises"])
+
+
+def test_text_output_names_the_misconceptions_and_uses_the_seed_numbers():
+    proc = grade(str(EXAMPLES))
+    assert proc.returncode == 0
+    assert "elementwise-product" in proc.stdout and "unnormalized-dot" in proc.stdout
+    assert "you returned [0.08, 9.0]" in proc.stdout and "9.08" in proc.stdout
+    assert "grading 9 submissions" in proc.stderr  # the progress bar goes to stderr
+
+
+def test_teacher_can_run_the_hidden_checks_with_plain_pytest(tmp_path):
+    (tmp_path / "none.ini").write_text("[pytest]\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "exercises" / "dot-product.yaml"),
+         "--submission", str(EXAMPLES / "carla"), "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
+         "-c", str(tmp_path / "none.ini")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "9 failed, 5 passed" in proc.stdout
+    assert "expected 9.08, got [0.08, 9.0]" in proc.stdout

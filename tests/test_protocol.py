@@ -1,0 +1,78 @@
+"""The wire format: plain data only, arrays as dtype + shape + bytes, forged frames refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from grader.sandbox.protocol import Opaque, ProtocolError, decode, encode, pack, unpack
+
+HEAD = 8
+
+
+def roundtrip(value):
+    frame = pack({"op": "x", "payload": value})
+    import struct
+
+    hlen, blen = struct.unpack("!II", frame[:HEAD])
+    return unpack(frame[HEAD:HEAD + hlen], frame[HEAD + hlen:])["payload"]
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, 2**80, 9.08, float("inf"), "text", [0.08, 9.0], (1, 2), {"k": [1, 2]}, {1: "x"}, 1 + 2j,
+])
+def test_plain_values_cross_unchanged(value):
+    assert roundtrip(value) == value
+
+
+def test_nan_crosses():
+    assert np.isnan(roundtrip(float("nan")))
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(6.0).reshape(2, 3), np.arange(5, dtype=np.int32), np.zeros((0, 3)), np.array(2.5), np.eye(3)[:, ::2],
+])
+def test_numeric_arrays_keep_dtype_shape_and_values(array):
+    out = roundtrip(array)
+    assert isinstance(out, np.ndarray) and out.dtype == array.dtype and out.shape == array.shape
+    assert np.array_equal(out, array)
+
+
+def test_numpy_scalars_stay_scalars():
+    out = roundtrip(np.float32(1.5))
+    assert isinstance(out, np.float32) and out == 1.5
+
+
+def test_object_arrays_and_unknown_types_arrive_as_inert_descriptions():
+    assert isinstance(roundtrip(np.array([1, "a"], dtype=object)), Opaque)
+    out = roundtrip(object())
+    assert isinstance(out, Opaque) and out.type_name == "object"
+
+
+def test_ndarray_subclass_arrives_as_a_plain_array():
+    class Lying(np.ndarray):
+        def __eq__(self, other):
+            return True
+
+    out = roundtrip(np.arange(3.0).view(Lying))
+    assert type(out) is np.ndarray
+
+
+def test_a_student_dict_cannot_pose_as_an_array():
+    tagged, buffers = encode({"nd": [0, "<f8", [1], False]})
+    assert decode(tagged, [], b"") == {"nd": [0, "<f8", [1], False]}
+
+
+@pytest.mark.parametrize("payload", [
+    {"nd": [0, "|O", [1], False]},
+    {"nd": [0, "<f8", [10], False]},
+    {"nd": [5, "<f8", [1], False]},
+    {"evil": 1},
+    {"a": 1, "b": 2},
+])
+def test_forged_payloads_are_refused(payload):
+    head = json.dumps({"op": "returned", "payload": payload, "buffers": [[0, 8]]}).encode()
+    with pytest.raises(ProtocolError):
+        unpack(head, b"\0" * 8)

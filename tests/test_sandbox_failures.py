@@ -1,0 +1,143 @@
+"""Every way student code can fail ends as that exercise's result; the batch goes on.
+
+Each test grades a small class through the real `grade` command: the failing student plus a
+correct neighbour whose result must stay intact.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conftest import CORPUS, by_id, exercise, grade_json
+
+CORRECT_DOT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
+
+
+def _grade_pair(write_submission, source: str, *extra: str) -> tuple[dict, dict]:
+    write_submission("bad", textwrap.dedent(source))
+    write_submission("good", CORRECT_DOT)
+    doc = grade_json(str(write_submission.root), "-e", "dot-product", "--timeout", "0.5", "--jobs", "1", *extra)
+    subs = by_id(doc)
+    good = exercise(subs["good"], "dot-product")
+    assert good["status"] == "passed" and good["score"] == good["max_score"], good
+    return exercise(subs["bad"], "dot-product"), subs["bad"]
+
+
+def test_crash_at_import_is_an_error_with_the_exception(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        import numpy as np
+        SCALE = 1 / 0
+        def dot(a, b):
+            return float(np.dot(a, b))
+    """)
+    assert bad["status"] == "error"
+    assert "ZeroDivisionError" in bad["message"] and "bad.py:3" in bad["message"]
+    assert bad["score"] == 0
+
+
+def test_sys_exit_at_import_is_an_error(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        import sys
+        sys.exit(3)
+        def dot(a, b):
+            return 0.0
+    """)
+    assert bad["status"] == "error" and "sys.exit" in bad["message"]
+
+
+def test_os_exit_in_the_function_is_a_crash_message_per_check(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        import os
+        def dot(a, b):
+            os._exit(7)
+    """)
+    assert bad["status"] == "failed"
+    assert bad["score"] == 0
+    assert "exited with status 7" in bad["checks"][0]["message"]
+
+
+def test_infinite_loop_times_out_and_costs_only_its_own_time(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        def dot(a, b):
+            while True:
+                pass
+    """)
+    assert bad["status"] == "timeout"
+    assert "timeout" in [m["id"] for m in bad["misconceptions"]]
+
+
+def test_memory_bomb_of_10_gb_is_stopped_by_the_limit(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        import numpy as np
+        def dot(a, b):
+            big = np.ones(10 * 1024**3 // 8)
+            return float(big[0])
+    """)
+    assert bad["score"] == 0
+    assert "MemoryError" in bad["checks"][0]["message"]
+    assert "raises" in [m["id"] for m in bad["misconceptions"]]
+
+
+def test_segfault_is_reported_as_a_crash(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        import ctypes, os, signal
+        def dot(a, b):
+            ctypes.memset(8, 0, 1)  # a write to the zero page
+            os.kill(os.getpid(), signal.SIGSEGV)  # in case that page is writable here
+    """)
+    assert bad["score"] == 0
+    assert "segmentation fault" in bad["checks"][0]["message"]
+
+
+def test_huge_output_is_captured_and_truncated(write_submission):
+    _, sub = _grade_pair(write_submission, """
+        def dot(a, b):
+            print("x" * 5_000_000)
+            return sum(x * y for x, y in zip(a, b))
+    """)
+    out = sub["output"]["stdout"]
+    assert len(out) < 20_000 and "more bytes not shown" in out
+
+
+def test_monkeypatching_numpy_at_import_cannot_change_its_own_score(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        import builtins
+        import numpy as np
+        np.allclose = lambda *args, **kwargs: True
+        np.isclose = lambda *args, **kwargs: True
+        builtins.isinstance = lambda *args: True
+        def dot(a, b):
+            return 42.0
+    """)
+    assert bad["score"] == 0, "the comparison ran in the grader, not next to the student's patches"
+
+
+def test_a_stray_child_process_dies_with_the_sandbox(write_submission, tmp_path):
+    marker = tmp_path / "child-still-running"
+    bad, _ = _grade_pair(write_submission, f"""
+        import subprocess, sys
+        subprocess.Popen([sys.executable, "-c",
+            "import time, pathlib; time.sleep(3); pathlib.Path({str(marker)!r}).write_text('x')"])
+        def dot(a, b):
+            while True:
+                pass
+    """)
+    import time
+
+    time.sleep(3.5)
+    assert not marker.exists(), "the student's child outlived the process group kill"
+
+
+@pytest.mark.parametrize("returned", ["object()", "np.array([1, 'a'], dtype=object)", "'9.08'", "{'dot': 1}"])
+def test_values_that_cannot_cross_are_refused_as_wrong_answers(write_submission, returned):
+    bad, _ = _grade_pair(write_submission, f"""
+        import numpy as np
+        def dot(a, b):
+            if len(a) != len(b):
+                raise ValueError("lengths differ")
+            return {returned}
+    """)
+    assert bad["status"] == "failed"
+    assert bad["score"] < bad["max_score"]
