@@ -158,6 +158,30 @@ def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
     sys.exit(0 if results[0].all_passed else 1)
 
 
+@cli.command("validate")
+@click.argument("exercises", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--timeout", type=click.FloatRange(0.05, 600), default=2.0, show_default=True,
+              help="Seconds of wall clock per call.")
+def validate_command(exercises: Path | None, timeout: float) -> None:
+    """Prove exercises: schema, reference passes, each model is caught and diagnosed as itself.
+
+    EXERCISES is a folder of YAML files or one file (default: ./exercises, else the built-in course).
+    """
+    from .validate import exercise_files, validate
+
+    target = exercises or (Path("exercises") if Path("exercises").is_dir() else builtin_course())
+    files = exercise_files(target)
+    if not files:
+        raise GraderError(f"{target}: no exercise files (*.yaml) found")
+    ok, problems = validate(files, _options(timeout, 120.0, 1024, 1, None))
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {len(files) - len(ok)} of {len(files)} exercise files", err=True)
+        sys.exit(1)
+    click.echo(f"{len(ok)} exercises valid: {', '.join(ok)}")
+
+
 @cli.command("list")
 @click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course).")

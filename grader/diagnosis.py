@@ -9,6 +9,7 @@ explains. When nothing explains a failure, the result is an observation, not a n
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -179,7 +180,10 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
         hit = detect(wrong, tol)
         if hit is not None:
             gid, evidence, extra = hit
-            add(gid, wrong[0], evidence, **extra)
+            at = extra.pop("at", wrong[0])
+            if gid == "non-finite":
+                evidence += f" (input: {args_text(ex.function.params, at.call.args, dict(at.call.kwargs))})"
+            add(gid, at, evidence, **extra)
             break
     return found
 
@@ -200,7 +204,7 @@ def _non_finite(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
         if s is None or r is None or s.dtype.kind not in "fc" or not np.all(np.isfinite(r)):
             continue
         if not np.all(np.isfinite(s)):
-            return "non-finite", f"returned {fmt(_values(e)[0])} where the answer is finite", {}
+            return "non-finite", f"returned {fmt(_values(e)[0])} where the answer is finite", {"at": e}
     return None
 
 
@@ -244,7 +248,23 @@ def _wrong_shape(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
     return None
 
 
+def _feature_dim(e: Evidence) -> int | None:
+    """d: the size of the last axis of the first array argument (d_k for attention)."""
+    for a in e.call.args:
+        arr = as_array(a)
+        if arr is not None and arr.ndim >= 1:
+            return int(arr.shape[-1])
+    return None
+
+
+SYMBOLIC_FACTORS: tuple[tuple[str, Callable[[int], float]], ...] = (
+    ("√d_k", lambda d: math.sqrt(d)), ("1/√d_k", lambda d: 1 / math.sqrt(d)),
+    ("d_k", lambda d: float(d)), ("1/d_k", lambda d: 1 / d),
+)
+
+
 def _factor(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    """One factor k with student = k · answer on every wrong call: a constant, or √d_k, d_k, ..."""
     if len(wrong) < MIN_EVIDENCE:
         return None
     ks = []
@@ -263,12 +283,22 @@ def _factor(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
             return None
         ks.append(k)
     k0 = ks[0]
-    if abs(k0 - 1) < 1e-6 or not all(math.isclose(k, k0, rel_tol=1e-5) for k in ks):
+    if abs(k0 - 1) < 1e-6:
         return None
-    if math.isclose(k0, -1, rel_tol=1e-6):
-        return "sign-flip", f"returned the negative of the right answer on {len(ks)} calls", {"factor": -1.0, "factor_name": "−1"}
-    name = name_factor(k0)
-    return "constant-factor", f"off by a factor of {name} on {len(ks)} calls", {"factor": k0, "factor_name": name}
+    if all(math.isclose(k, k0, rel_tol=1e-5) for k in ks):
+        if math.isclose(k0, -1, rel_tol=1e-6):
+            return "sign-flip", f"returned the negative of the right answer on {len(ks)} calls", {"factor": -1.0, "factor_name": "−1"}
+        name = name_factor(k0)
+        return "constant-factor", f"off by a factor of {name} on {len(ks)} calls", {"factor": k0, "factor_name": name}
+    dims = [_feature_dim(e) for e in wrong]
+    if None not in dims and len(set(dims)) > 1:
+        for name, f in SYMBOLIC_FACTORS:
+            for sign in (1, -1):
+                if all(math.isclose(k, sign * f(d), rel_tol=1e-5) for k, d in zip(ks, dims, strict=True)):
+                    label = name if sign > 0 else f"−{name}"
+                    return "constant-factor", (f"off by a factor of {label} (d_k = size of the last axis) on {len(ks)} calls, "
+                                               f"e.g. {fmt(ks[0])} for d_k = {dims[0]}"), {"factor": ks[0], "factor_name": label}
+    return None
 
 
 def name_factor(k: float, dims: tuple[int, ...] = ()) -> str:

@@ -118,7 +118,8 @@ def _build(spec: Any, rng: np.random.Generator, form: str) -> Any:
             value = rng.integers(params.get("low", 0), params.get("high", 10), params["shape"])
         return value.tolist() if form == "list" else value
     if form == "array" and isinstance(spec, list):
-        return np.asarray(spec, dtype=float)
+        arr = np.asarray(spec)
+        return arr if arr.dtype.kind == "b" else arr.astype(float)  # masks stay boolean
     if isinstance(spec, list):
         return [list(x) if isinstance(x, list) else x for x in spec]
     return spec

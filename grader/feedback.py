@@ -74,10 +74,14 @@ class Feedback:
     # ------------------------------------------------------------ explanations
 
     def misconception(self, source: str, context: dict[str, Any]) -> str:
-        template = self._compiled.get(source)
-        if template is None:
-            template = self._compiled[source] = self.exercise_env.from_string(source)
-        return template.render(context).strip()
+        # A teacher's broken template must not stop a batch: say so in the text (validate reports it).
+        try:
+            template = self._compiled.get(source)
+            if template is None:
+                template = self._compiled[source] = self.exercise_env.from_string(source)
+            return template.render(context).strip()
+        except jinja2.TemplateError as e:
+            return f"(feedback template error: {type(e).__name__}: {e})"
 
     def generic(self, misconception_id: str, context: dict[str, Any]) -> str:
         return self.env.get_template(f"generic/{misconception_id}.md.j2").render(context).strip()
