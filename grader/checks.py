@@ -149,6 +149,8 @@ class SubmissionRun:
         self.runs: dict[str, ExerciseRun] = {}
         self.locations: dict[str, Location] = {}
         for ex in exercises:
+            if ex.kind != "code":
+                continue
             loc = locate(submission, ex)
             self.locations[ex.id] = loc
             if loc.status == "found":
@@ -194,10 +196,11 @@ class GradingSession:
     def __init__(self, exercises: list[Exercise], submissions: list[Submission], limits: Limits,
                  on_result: Callable[[SubmissionResult], None] | None = None,
                  finish: Callable[[SubmissionRun, list[Exercise]], SubmissionResult] | None = None) -> None:
-        self.exercises = exercises
-        self.by_path = {ex.source_path: ex for ex in exercises}
-        self.by_checks = {ex.checks_path: ex for ex in exercises if ex.checks_path}
-        self.solutions: dict[str, Solution] = {ex.id: ex.solution() for ex in exercises}
+        self.exercises = exercises  # quizzes too: they are graded when a submission finishes
+        code = [ex for ex in exercises if ex.kind == "code"]
+        self.by_path = {ex.source_path: ex for ex in code}
+        self.by_checks = {ex.checks_path: ex for ex in code if ex.checks_path}
+        self.solutions: dict[str, Solution] = {ex.id: ex.solution() for ex in code}
         self.limits = limits
         self.runs = {s.id: SubmissionRun(s, exercises, limits) for s in submissions}
         self.order = [s.id for s in submissions]

@@ -182,13 +182,34 @@ def validate_command(exercises: Path | None, timeout: float) -> None:
     click.echo(f"{len(ok)} exercises valid: {', '.join(ok)}")
 
 
+@cli.command("quiz")
+@click.argument("quiz_id", type=ExerciseId())
+@click.option("--student", default="", help="Show the numbers drawn for this student id.")
+@click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course).")
+def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None:
+    """Print a quiz as a student sees it (with that student's own numbers)."""
+    from .quiz import render_question
+
+    quiz = _load(exercises_dir, (quiz_id,))[0]
+    if quiz.kind != "quiz":
+        raise GraderError(f"'{quiz_id}' is an exercise, not a quiz; `grade list` shows which is which")
+    feedback = Feedback(None)
+    values = quiz.draw(student)
+    questions = [{"id": q.id, "points": q.points, "type": q.type, "choices": q.choices,
+                  "text": render_question(quiz, q, values, feedback.exercise_env)} for q in quiz.questions]
+    kinds = {"single": "one choice id", "multiple": "a list of choice ids", "numeric": "a number", "vector": "a list of numbers"}
+    click.echo(feedback.render("quiz.md.j2", quiz=quiz, questions=questions, student=student, kinds=kinds))
+
+
 @cli.command("list")
 @click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course).")
 def list_exercises(exercises_dir: Path | None) -> None:
     """List the exercises: id, points, function, title."""
     for ex in _load(exercises_dir, ()):
-        click.echo(f"{ex.id:<24} {ex.points:>5g} pts  {ex.function.signature:<32} {ex.title}")
+        what = ex.function.signature if ex.kind == "code" else f"quiz, {len(ex.questions)} questions in {ex.answers_file}"
+        click.echo(f"{ex.id:<24} {ex.points:>5g} pts  {what:<40} {ex.title}")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import yaml
@@ -58,8 +58,8 @@ class Case:
     def build_arguments(self) -> tuple[list[Any], dict[str, Any]]:
         """Fresh argument objects for one call (generated ones drawn from the case's seed)."""
         rng = np.random.default_rng(self.seed)
-        args = [_build(spec, rng, self.form) for spec in self.args]
-        kwargs = {k: _build(v, rng, self.form) for k, v in self.kwargs.items()}
+        args = [build_value(spec, rng, self.form) for spec in self.args]
+        kwargs = {k: build_value(v, rng, self.form) for k, v in self.kwargs.items()}
         return args, kwargs
 
 
@@ -75,6 +75,7 @@ class Misconception:
 
 @dataclass(frozen=True)
 class Exercise:
+    kind: ClassVar[str] = "code"
     id: str
     title: str
     points: float
@@ -101,7 +102,7 @@ class Solution:
     models: Mapping[str, Callable[..., Any]]
 
 
-def _build(spec: Any, rng: np.random.Generator, form: str) -> Any:
+def build_value(spec: Any, rng: np.random.Generator, form: str) -> Any:
     if isinstance(spec, dict):
         (kind, params), = spec.items()
         if kind == "array":
@@ -128,20 +129,25 @@ def _build(spec: Any, rng: np.random.Generator, form: str) -> Any:
 # --------------------------------------------------------------------------- YAML with lines
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
-    """Parse YAML; return the data and a map from key path ('cases[2].args') to line number."""
+def read_yaml(path: Path, max_bytes: int = MAX_EXERCISE_BYTES) -> tuple[Any, dict[str, int]]:
+    """Parse a YAML file; return the data and a map from key path ('cases[2].args') to line number."""
     try:
         size = path.stat().st_size
     except OSError as e:
         raise ExerciseError(path, None, "", f"cannot read: {e.strerror}") from None
-    if size > MAX_EXERCISE_BYTES:
-        raise ExerciseError(path, None, "", f"file is {size} bytes; at most {MAX_EXERCISE_BYTES} expected")
+    if size > max_bytes:
+        raise ExerciseError(path, None, "", f"file is {size} bytes; at most {max_bytes} expected")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
         raise ExerciseError(path, None, "", f"not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise ExerciseError(path, None, "", f"cannot read: {e.strerror}") from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
+    """Parse YAML text with line numbers, refusing alias bombs and non-string keys."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
@@ -185,7 +191,7 @@ def _construct(node: yaml.Node, key: str, lines: dict[str, int], budget: list[in
 # --------------------------------------------------------------------------- validation
 
 
-class _Checker:
+class Checker:
     """Small typed accessors that raise ExerciseError naming file, line and key."""
 
     def __init__(self, path: Path, lines: Mapping[str, int]) -> None:
@@ -270,7 +276,7 @@ def _signature_params(sig: str) -> tuple[str, ...] | None:
     return tuple(p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs])
 
 
-def _check_arg(c: _Checker, spec: Any, key: str) -> None:
+def check_argument(c: Checker, spec: Any, key: str) -> None:
     if isinstance(spec, dict):
         if len(spec) != 1 or next(iter(spec)) not in GENERATORS:
             raise c.fail(key, f"a generated argument is a mapping with one key of {', '.join(GENERATORS)}")
@@ -300,15 +306,19 @@ def _check_arg(c: _Checker, spec: Any, key: str) -> None:
             if isinstance(item, dict):
                 raise c.fail(f"{key}[{i}]", "generated arrays cannot be nested inside a literal list")
             if isinstance(item, list):
-                _check_arg(c, item, f"{key}[{i}]")
+                check_argument(c, item, f"{key}[{i}]")
 
 
 def load_exercise(path: str | Path) -> Exercise:
-    """Load and validate one exercise YAML file."""
+    """Load and validate one exercise YAML file (a `kind: quiz` file gives a grader.quiz.Quiz)."""
     path = Path(path)
-    data, lines = _read_yaml(path)
-    c = _Checker(path, lines)
-    top = ("id", "title", "points", "prompt", "function", "solution", "form", "tolerance",
+    data, lines = read_yaml(path)
+    if isinstance(data, dict) and data.get("kind") == "quiz":
+        from .quiz import load_quiz
+
+        return load_quiz(path, data, lines)  # type: ignore[return-value]
+    c = Checker(path, lines)
+    top = ("id", "kind", "title", "points", "prompt", "function", "solution", "form", "tolerance",
            "mutation_points", "checks", "cases", "misconceptions")
     c.mapping(data, "", top, ("id", "title", "prompt", "function", "solution", "cases"))
     ex_id = c.string(data, "", "id", pattern=ID_RE)
@@ -362,9 +372,9 @@ def load_exercise(path: str | Path) -> Exercise:
         if len(args) + len(kwargs) > n_positional or len(args) < 1 and not kwargs:
             raise c.fail(f"{key}.args", f"expected a list of at most {n_positional} arguments for {signature}, got {len(args)}")
         for j, a in enumerate(args):
-            _check_arg(c, a, f"{key}.args[{j}]")
+            check_argument(c, a, f"{key}.args[{j}]")
         for k, a in kwargs.items():
-            _check_arg(c, a, f"{key}.kwargs.{k}")
+            check_argument(c, a, f"{key}.kwargs.{k}")
         raises = rc.get("raises")
         if raises is not None and not (isinstance(raises, str) and raises.isidentifier()):
             raise c.fail(f"{key}.raises", f"expected an exception class name such as ValueError, got {_kind(raises)}")
@@ -426,7 +436,7 @@ def load_exercise(path: str | Path) -> Exercise:
     return exercise
 
 
-def _custom_check_points(path: Path, c: _Checker) -> float:
+def _custom_check_points(path: Path, c: Checker) -> float:
     """Points of a custom check module, read statically from its `@pytest.mark.points(n)` marks."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))

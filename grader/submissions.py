@@ -25,11 +25,18 @@ class SourceFile:
     problem: str | None  # why it cannot be parsed, as a one-line message
 
 
+MAX_ANSWERS_BYTES = 256 * 1024
+
+
 @dataclass(frozen=True)
 class Submission:
     id: str
     path: Path
     files: tuple[SourceFile, ...]
+    answers: tuple[tuple[str, str | None], ...] = ()  # root-level YAML files (quiz answers): name → text
+
+    def answers_text(self, name: str) -> str | None:
+        return dict(self.answers).get(name)
 
     def file_map(self) -> dict[str, bytes]:
         return {f.path: f.data for f in self.files}
@@ -79,7 +86,21 @@ def load_submission(path: str | Path) -> Submission:
         files.append(_read_source(path / p, p))
         if len(files) > MAX_FILES:
             raise SubmissionError(f"{path}: more than {MAX_FILES} Python files")
-    return Submission(path.name, path, tuple(files))
+    answers = []
+    for p in sorted(path.glob("*.y*ml")):
+        if p.is_file() and not p.is_symlink() and p.suffix in (".yaml", ".yml"):
+            answers.append((p.name, _read_text(p)))
+    return Submission(path.name, path, tuple(files), tuple(answers))
+
+
+def _read_text(path: Path) -> str | None:
+    """A small text file of the submission, or None if it is too big or not UTF-8."""
+    try:
+        if path.stat().st_size > MAX_ANSWERS_BYTES:
+            return None
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _walk(root: Path, top: Path) -> Iterable[str]:

@@ -12,10 +12,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
 
 from .errors import ExerciseError
 from .exercise import Exercise, load_exercise
+from .feedback import Feedback
 from .grading import Options, run_session
+from .outcome import Returned, run_trusted
+from .quiz import Quiz, expected_answer, grade_quiz, render_question
 from .submissions import load_submission
 
 
@@ -84,6 +91,73 @@ def validate_exercise(ex: Exercise, options: Options) -> list[Problem]:
     return problems
 
 
+def validate_quiz(quiz: Quiz) -> list[Problem]:
+    """Correct answers earn full marks; each wrong choice and each model's number is diagnosed."""
+    import jinja2
+
+    problems: list[Problem] = []
+    path = str(quiz.source_path)
+    feedback = Feedback(None)
+    student = "validate"
+    values = quiz.draw(student)
+    correct: dict[str, Any] = {}
+    for i, q in enumerate(quiz.questions):
+        where = f"questions[{i}]"
+        try:
+            render_question(quiz, q, values, feedback.exercise_env)
+            if q.explanation:
+                feedback.exercise_env.from_string(q.explanation).render({k: str(v) for k, v in values.items()})
+        except jinja2.TemplateError as e:
+            problems.append(Problem(path, q.line, where, f"template error: {type(e).__name__}: {e}"))
+            continue
+        if q.type == "single":
+            correct[q.id] = next(c.id for c in q.choices if c.correct)
+        elif q.type == "multiple":
+            correct[q.id] = [c.id for c in q.choices if c.correct]
+        else:
+            expected = expected_answer(quiz, q, values)
+            if expected is None:
+                problems.append(Problem(path, q.line, f"{where}.answer", "the linked reference raises on these arguments"))
+                continue
+            correct[q.id] = np.asarray(expected).tolist()
+    text = yaml.safe_dump({quiz.id: correct})
+    result = grade_quiz(quiz, student, text, feedback)
+    for c in result.checks:
+        if c.status != "passed":
+            q = next(q for q in quiz.questions if q.id == c.name)
+            problems.append(Problem(path, q.line, "answer", f"the correct answer to '{q.id}' is not accepted: {c.message}"))
+    for i, q in enumerate(quiz.questions):
+        for j, ch in enumerate(q.choices):
+            if ch.correct or not ch.misconception:
+                continue
+            answer = ch.id if q.type == "single" else [ch.id]
+            got = grade_quiz(quiz, student, yaml.safe_dump({quiz.id: {**correct, q.id: answer}}), feedback)
+            if [d.id for d in got.misconceptions] != [ch.misconception]:
+                problems.append(Problem(path, q.line, f"questions[{i}].choices[{j}]",
+                                        f"choosing '{ch.id}' is not diagnosed as {ch.misconception}"))
+        if isinstance(q.answer, dict) and q.id in correct:
+            ex = quiz.linked[q.answer["exercise"]]
+            sol = ex.solution()
+            args = tuple(values[a[1:]] if isinstance(a, str) and a.startswith("$") else a for a in q.answer["args"])
+            for m in ex.misconceptions:
+                for name in m.models:
+                    out = run_trusted(sol.models[name], args, {})
+                    if not isinstance(out, Returned) or not _plain_numbers(out.value):
+                        continue
+                    answer = np.asarray(out.value).tolist()
+                    got = grade_quiz(quiz, student, yaml.safe_dump({quiz.id: {**correct, q.id: answer}}), feedback)
+                    check = next(c for c in got.checks if c.name == q.id)
+                    if check.status == "failed" and not got.misconceptions:
+                        problems.append(Problem(path, q.line, f"questions[{i}]",
+                                                f"answering {answer} (what `{name}` gives) names no misconception"))
+    return problems
+
+
+def _plain_numbers(value: Any) -> bool:
+    arr = np.asarray(value) if not isinstance(value, (str, dict)) else None
+    return arr is not None and arr.dtype.kind in "biuf" and np.all(np.isfinite(arr))
+
+
 def validate(paths: list[Path], options: Options) -> tuple[list[str], list[Problem]]:
     """Validate exercise files; returns the ids that passed and every problem found."""
     ok: list[str] = []
@@ -94,7 +168,7 @@ def validate(paths: list[Path], options: Options) -> tuple[list[str], list[Probl
         except ExerciseError as e:
             problems.append(Problem(e.path, e.line, e.key, e.message))
             continue
-        found = validate_exercise(ex, options)
+        found = validate_quiz(ex) if ex.kind == "quiz" else validate_exercise(ex, options)
         problems += found
         if not found:
             ok.append(ex.id)
