@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .compare import describe_type, first_difference, fmt, fmt_outcome, same_value
+from .compare import (
+    as_array,
+    describe_type,
+    first_difference,
+    fmt,
+    fmt_outcome,
+    kind_of,
+    same_value,
+)
 from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult
@@ -418,10 +426,12 @@ def judge(got: Outcome, expected: Outcome, case: Case, ex: Exercise, text: str) 
                 return
             e, g = expected.value, got.value
             message = f"{call}: expected {fmt(e)}, got {fmt(g)}"
-            if describe_type(g) != describe_type(e) and not (isinstance(g, np.ndarray) and isinstance(e, np.ndarray)):
+            if kind_of(g) != kind_of(e):
                 message += f" ({describe_type(g)} where {describe_type(e)} is due)"
-            elif isinstance(g, np.ndarray) and isinstance(e, np.ndarray) and g.shape != e.shape:
-                message += f" (shape {g.shape} where {e.shape} is due)"
+            else:
+                gs, es = as_array(g), as_array(e)
+                if gs is not None and es is not None and gs.shape != es.shape:
+                    message += f" (shape {gs.shape} where {es.shape} is due)"
             diff = first_difference(g, e, ex.tolerance)
             raise CheckFailure("failed", message + (f"; {diff}" if diff else ""))
         raise CheckFailure("failed", f"{call}: the reference raised {fmt_outcome(expected)}; the check is broken")

@@ -149,11 +149,17 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
              render: Renderer, specific_named: bool) -> list[Diagnosis]:
     found: list[Diagnosis] = []
 
+    own = {m.id: m for m in ex.misconceptions}
+
     def add(gid: str, ev: Evidence, evidence: str, **extra: Any) -> None:
         ctx = context(ex, ev)
         ctx.update(extra)
         ctx["evidence"] = evidence
-        found.append(Diagnosis(gid, GENERIC_TITLES[gid], evidence, render.generic(gid, ctx), generic=True))
+        if gid in own:  # the exercise words this generic mistake itself: its text takes precedence
+            m = own[gid]
+            found.append(Diagnosis(gid, m.title, evidence, render.misconception(m.feedback, ctx)))
+        else:
+            found.append(Diagnosis(gid, GENERIC_TITLES[gid], evidence, render.generic(gid, ctx), generic=True))
 
     timeouts = [e for e in rest if isinstance(e.student, TimedOut)]
     if timeouts:

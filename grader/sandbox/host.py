@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +28,7 @@ MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
 KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
-LAYERS = ["separate-process", "clean-interpreter", "no-pickle-ipc", "wall-clock-timeout",
+LAYERS = ["separate-process", "clean-zygote", "no-pickle-ipc", "wall-clock-timeout",
           "process-group-kill", "address-space", "cpu-time", "file-size", "open-files",
           "no-core-dumps", "scrubbed-environment", "private-temp-cwd", "output-capture"]
 
@@ -46,22 +48,24 @@ def sandbox_layers() -> list[str]:
 
 
 class _Drain(threading.Thread):
-    """Reads a student's stdout or stderr, keeping only the first bytes."""
+    """Reads a student's stdout or stderr pipe, keeping only the first bytes."""
 
-    def __init__(self, stream: Any, keep: int) -> None:
+    def __init__(self, fd: int, keep: int) -> None:
         super().__init__(daemon=True)
-        self.stream, self.keep = stream, keep
+        self.fd, self.keep = fd, keep
         self.head = bytearray()
         self.total = 0
 
     def run(self) -> None:
         try:
-            while chunk := self.stream.read1(65536):
+            while chunk := os.read(self.fd, 65536):
                 self.total += len(chunk)
                 if len(self.head) < self.keep:
                     self.head += chunk[: self.keep - len(self.head)]
-        except (OSError, ValueError):
+        except OSError:
             pass
+        finally:
+            os.close(self.fd)
 
     def text(self) -> str:
         out = self.head.decode("utf-8", "replace")
@@ -104,27 +108,26 @@ class Sandbox:
             target = work / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
         env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
         env.update(SINGLE_THREAD)
-        env.update({"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work),
-                    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1"})
+        env.update({"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work)})
         remaining = max(1.0, self.deadline - time.monotonic())
         limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2}
-        bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
-                     "from grader.sandbox.worker import main; main()")
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits)],
-                cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
-            )
+            self.proc = launcher().start(str(work), env, limits, (req_r, resp_w, out_w, err_w))
+        except OSError as e:
+            for fd in (req_w, resp_r, out_r, err_r):
+                os.close(fd)
+            return Crashed(f"the sandbox could not be started ({e})")
         finally:
-            os.close(req_r)
-            os.close(resp_w)
+            for fd in (req_r, resp_w, out_w, err_w):
+                os.close(fd)
         self.req, self.resp = req_w, resp_r
-        self.drains = [_Drain(self.proc.stdout, self.limits.output_bytes), _Drain(self.proc.stderr, self.limits.output_bytes)]
+        self.drains = [_Drain(out_r, self.limits.output_bytes), _Drain(err_r, self.limits.output_bytes)]
         for d in self.drains:
             d.start()
         reply = self._receive(min(self.limits.startup_timeout, remaining))
@@ -136,11 +139,8 @@ class Sandbox:
     def _stop(self) -> None:
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the group we created: the worker and any children
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        self.proc.kill()
+        self.proc.wait(5)
         for fd in (self.req, self.resp):
             try:
                 os.close(fd)
@@ -258,15 +258,160 @@ class Sandbox:
         return b"".join(chunks)
 
     def _died(self) -> Crashed:
-        proc = self.proc
-        code = None
-        if proc is not None:
-            try:
-                code = proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                code = None
+        code = self.proc.wait(2) if self.proc is not None else None
         self._stop()
         return Crashed(describe_exit(code, self.limits))
+
+
+# ------------------------------------------------------------------------------------ launchers
+
+
+class _Spawned:
+    """A sandbox started as its own fresh interpreter (the fallback where fork is unavailable)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # the group we created: the worker and any children
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+class SpawnLauncher:
+    name = "spawn"
+
+    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], fds: tuple[int, int, int, int]) -> _Spawned:
+        req_r, resp_w, out_w, err_w = fds
+        bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
+                     "from grader.sandbox.worker import main; main()")
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits)],
+            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
+            pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True)
+        return _Spawned(proc)
+
+
+class _Forked:
+    """A sandbox forked by the zygote: the grader kills its group and asks the zygote for its status."""
+
+    def __init__(self, zygote: ZygoteLauncher, pid: int) -> None:
+        self.zygote = zygote
+        self.pid = pid
+        self.code: int | None = None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # the child called setsid(): its group is its pid
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self, timeout: float) -> int | None:
+        if self.code is None:
+            self.code = self.zygote.exit_code(self.pid, timeout)
+        return self.code
+
+
+class ZygoteLauncher:
+    """Forks sandboxes from a warm, clean zygote process (one per grading process)."""
+
+    name = "fork"
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.exits: dict[int, int] = {}
+        self.forked: dict[int, int] = {}
+        self.token = 0
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+
+    def _ensure(self) -> socket.socket:
+        if self.sock is not None and self.proc is not None and self.proc.poll() is None:
+            return self.sock
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+        env.update(SINGLE_THREAD)
+        env["PATH"] = "/usr/bin:/bin"
+        bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
+                     "from grader.sandbox.zygote import serve; serve(int(sys.argv[1]))")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(theirs.fileno())], cwd="/", env=env,
+            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True)
+        theirs.close()
+        self.sock = mine
+        threading.Thread(target=self._read, args=(mine,), daemon=True).start()
+        return mine
+
+    def _read(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                with self.lock:
+                    self.sock = None
+                    self.lock.notify_all()
+                return
+            message = json.loads(data)
+            with self.lock:
+                if "exited" in message:
+                    self.exits[int(message["exited"])] = int(message["code"])
+                elif "forked" in message:
+                    self.forked[int(message["token"])] = int(message["forked"])
+                self.lock.notify_all()
+
+    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], fds: tuple[int, int, int, int]) -> _Forked:
+        with self.lock:
+            sock = self._ensure()
+            self.token += 1
+            token = self.token
+            socket.send_fds(sock, [json.dumps({"cwd": cwd, "env": env, "limits": limits, "token": token}).encode()], list(fds))
+            if not self.lock.wait_for(lambda: token in self.forked or self.sock is None, timeout=10):
+                raise OSError("the zygote did not answer")
+            if token not in self.forked:
+                raise OSError("the zygote exited")
+            return _Forked(self, self.forked.pop(token))
+
+    def exit_code(self, pid: int, timeout: float) -> int | None:
+        with self.lock:
+            self.lock.wait_for(lambda: pid in self.exits or self.sock is None, timeout=timeout)
+            return self.exits.pop(pid, None)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+
+
+_LAUNCHER: SpawnLauncher | ZygoteLauncher | None = None
+
+
+def launcher() -> SpawnLauncher | ZygoteLauncher:
+    """The zygote where the platform can fork (Linux), else a fresh interpreter per sandbox."""
+    global _LAUNCHER
+    if _LAUNCHER is None:
+        mode = os.environ.get("GRADER_SANDBOX_START", "fork")
+        if mode == "fork" and hasattr(os, "fork") and hasattr(socket, "send_fds") and sys.platform.startswith("linux"):
+            _LAUNCHER = ZygoteLauncher()
+            atexit.register(_LAUNCHER.close)
+        else:
+            if mode == "fork":
+                print("grader: fork is unavailable here; each sandbox starts a fresh interpreter (slower)", file=sys.stderr)
+            _LAUNCHER = SpawnLauncher()
+    return _LAUNCHER
 
 
 def describe_exit(code: int | None, limits: Limits) -> str:

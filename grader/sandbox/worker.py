@@ -123,9 +123,8 @@ def serve(req_fd: int, resp_fd: int, root: str) -> None:
         reply({"op": "raised", "error": {"type": "ProtocolError", "mro": [], "message": f"unknown op {op!r}", "where": ""}})
 
 
-def main() -> None:
-    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
-    limits = json.loads(sys.argv[3])
+def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any]) -> None:
+    """Limit this process, then serve calls from the working directory. Never returns."""
     root = os.path.realpath(os.getcwd())
     apply_limits(limits)
     _isolate_path(root)
@@ -134,6 +133,10 @@ def main() -> None:
     serve(req_fd, resp_fd, root)
     # Leftover non-daemon threads of the student must not keep the sandbox alive.
     os._exit(0)
+
+
+def main() -> None:
+    run_sandbox(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]))
 
 
 if __name__ == "__main__":

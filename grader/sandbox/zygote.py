@@ -1,0 +1,122 @@
+"""The zygote: a clean, warm process that forks one sandbox per submission.
+
+Started as a fresh interpreter (never a fork of the grader), it imports numpy and the sandbox
+runtime once and then waits on a Unix socket. A fork request carries no student data: only the
+path of a folder the grader has prepared and the four pipe ends of the new sandbox (passed as
+file descriptors). The child starts its own session, takes the pipes as its stdin/out/err and
+protocol channel, enters the folder, applies its limits and serves calls. The zygote reports
+each child's exit status back to the grader, which cannot wait for a process it did not fork.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from typing import Any
+
+MAX_REQUEST = 65536
+
+
+def _preload() -> None:
+    """Import, once, what a student may reasonably use, so no child pays for it (or lacks access to it)."""
+    import collections  # noqa: F401
+    import functools  # noqa: F401
+    import itertools  # noqa: F401
+    import math  # noqa: F401
+    import operator  # noqa: F401
+    import random  # noqa: F401
+    import statistics  # noqa: F401
+
+    import numpy as np
+
+    np.linalg.norm(np.ones(2))
+    np.einsum("i,i->", np.ones(2), np.ones(2))
+    np.random.default_rng(0)
+
+
+def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int) -> None:
+    """In the forked child: become the sandbox. Never returns."""
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in (control, wakeup):
+            os.close(fd)
+        req_r, resp_w, out_w, err_w = fds
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        for fd in (devnull, out_w, err_w):
+            os.close(fd)
+        os.chdir(request["cwd"])
+        env = request["env"]
+        os.environ.clear()
+        os.environ.update(env)
+        from grader.sandbox.worker import run_sandbox
+
+        run_sandbox(req_r, resp_w, request["limits"])
+    except BaseException:
+        pass
+    os._exit(0)
+
+
+def serve(control: int) -> None:
+    sock = socket.socket(fileno=control)
+    _preload()
+    rd, wakeup = os.pipe()
+    os.set_blocking(wakeup, False)
+    signal.set_wakeup_fd(wakeup)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children: set[int] = set()
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            sock.send(json.dumps({"exited": pid, "code": code}).encode())
+
+    while True:
+        ready, _, _ = select.select([sock, rd], [], [])
+        if rd in ready:
+            try:
+                os.read(rd, 4096)
+            except BlockingIOError:
+                pass
+            reap()
+        if sock not in ready:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 4)
+        except OSError:
+            return
+        if not data:
+            return  # the grader is gone: so is the zygote
+        request = json.loads(data)
+        if len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"error": "expected 4 descriptors"}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            _child(request, fds, sock.fileno(), wakeup)
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        sock.send(json.dumps({"forked": pid, "token": request.get("token")}).encode())
+        reap()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
