@@ -128,12 +128,19 @@ def fmt(value: Any) -> str:
         # student text: a Python repr with markup characters escaped, inert in Markdown and HTML
         text = repr(value[:60] + ("…" if len(value) > 60 else ""))
         return text.translate(_INERT)
-    if isinstance(value, (list, tuple)) and len(value) <= MAX_SHOWN and all(
-            isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value):
-        return "[" + ", ".join(_num(v) for v in value) + "]"  # keeps 3 as 3, as the student wrote it
+    if isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_SHOWN and all(
+            isinstance(v, (int, float, np.number)) for v in value):
+        return "[" + ", ".join(_num(v) for v in value) + "]"  # 3 stays 3, as the student wrote it
     a = as_array(value)
     if a is None:
         return f"<{type(value).__name__}>"
+    if not isinstance(value, np.ndarray):
+        try:  # keep the student's ints and booleans as they are, rather than as floats
+            raw = np.asarray(value)
+            if raw.dtype.kind in "biu" and raw.shape == a.shape:
+                a = raw
+        except (ValueError, TypeError, OverflowError):
+            pass
     if a.ndim == 0:
         return _num(a[()])
     text = _fmt_nested(a, 0)
@@ -155,6 +162,8 @@ def _fmt_nested(a: np.ndarray, depth: int) -> str:
 
 
 def _num(x: Any) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
     if isinstance(x, (complex, np.complexfloating)):
         return str(complex(x))
     if isinstance(x, (int, np.integer)) and not isinstance(x, bool):

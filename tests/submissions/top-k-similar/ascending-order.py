@@ -1,0 +1,8 @@
+import numpy as np
+
+
+def top_k_similar(query, keys, k):
+    q = np.asarray(query, dtype=float)
+    K = np.asarray(keys, dtype=float)
+    sims = np.einsum("nd,d->n", K, q) / (np.linalg.norm(K, axis=1) * np.linalg.norm(q))
+    return np.argsort(sims)[:k]
