@@ -289,8 +289,8 @@ def _factor(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
             return None
         ks.append(k)
     k0 = ks[0]
-    if abs(k0 - 1) < 1e-6:
-        return None
+    if abs(k0 - 1) < 1e-6 or any(abs(k) < 1e-12 for k in ks):
+        return None  # all zeros is not a "factor": integer truncation and missing returns explain it better
     if all(math.isclose(k, k0, rel_tol=1e-5) for k in ks):
         if math.isclose(k0, -1, rel_tol=1e-6):
             return "sign-flip", f"returned the negative of the right answer on {len(ks)} calls", {"factor": -1.0, "factor_name": "−1"}
@@ -348,6 +348,9 @@ def _observation(ex: Exercise, order: list[Evidence], tol: Tolerance) -> str:
             continue
         if isinstance(s, Raised) and isinstance(r, Raised) and s.is_a(r.type):
             continue
+        if not e.call.visible:  # do not reveal a hidden check's inputs or answer
+            got = describe_type(s.value) if isinstance(s, Returned) else fmt_outcome(s)
+            return f"a hidden check ({e.call.check}) failed: your function gave {got} and that is not the expected result"
         text = f"for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}: expected {fmt_outcome(r)}, got {fmt_outcome(s)}"
         if isinstance(s, Returned) and isinstance(r, Returned):
             diff = first_difference(s.value, r.value, tol)
