@@ -91,7 +91,7 @@ def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback, detai
     if fmt == "markdown":
         return "\n\n".join(feedback.render("submission.md.j2", sub=r) for r in results)
     width = max([len(r.id) for r in results] + [4])
-    return feedback.render("run.txt.j2", results=results, width=width, mark=MARK, details=details, max_checks=3)
+    return feedback.render("run.txt.j2", results=results, width=width, mark=MARK, details=details, max_checks=2)
 
 
 def _options(timeout: float, submission_timeout: float, memory: int, jobs: int, templates: Path | None) -> Options:

@@ -1,20 +1,11 @@
-"""The README's promises: its first code block, and what the example class shows."""
+"""What the example class shows through the real `grade` command."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 
 from conftest import EXAMPLES, ROOT, by_id, exercise, grade, grade_json, misconception_ids
-
-
-def test_readme_starts_with_the_two_setup_commands():
-    text = (ROOT / "README.md").read_text()
-    block = re.search(r"```[a-z]*\n(.*?)```", text, re.S).group(1).strip().splitlines()
-    assert len(block) == 2
-    assert block[0].startswith("pip install -e .") and "grade examples/submissions" in block[0]
-    assert "pytest" in block[1] and "[test]" in block[1]
 
 
 def test_example_class_names_each_students_mistake():

@@ -34,7 +34,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
 SPECIFIC = [(ex, f.stem) for ex in EXERCISE_IDS for f in _files(ex) if not f.stem.startswith("correct")]
 CORRECT = [(ex, f.stem) for ex in EXERCISE_IDS for f in _files(ex) if f.stem.startswith("correct")]
-GENERIC = [f.stem for f in _files("dot-product", "generic")]
+GENERIC = [(ex, f.stem) for ex in EXERCISE_IDS for f in _files(ex, "generic")]
 
 
 @pytest.mark.parametrize(("ex_id", "mistake"), SPECIFIC, ids=[f"{e}:{m}" for e, m in SPECIFIC])
@@ -57,10 +57,10 @@ def test_correct_submissions_in_every_style_get_full_marks(graded, ex_id, style)
     assert result["misconceptions"] == []
 
 
-@pytest.mark.parametrize("mistake", GENERIC)
-def test_generic_mistakes_are_named_without_per_exercise_code(graded, mistake):
-    sub = graded[f"dot-product/generic.{mistake}"]
-    assert mistake in misconception_ids(sub, "dot-product"), exercise(sub, "dot-product")["misconceptions"]
+@pytest.mark.parametrize(("ex_id", "mistake"), GENERIC, ids=[f"{e}:{m}" for e, m in GENERIC])
+def test_generic_mistakes_are_named_without_per_exercise_code(graded, ex_id, mistake):
+    sub = graded[f"{ex_id}/generic.{mistake}"]
+    assert mistake in misconception_ids(sub, ex_id), exercise(sub, ex_id)["misconceptions"]
 
 
 def test_mutating_submission_never_gets_full_marks(graded):
