@@ -10,6 +10,7 @@ import dataclasses
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from .errors import GraderError
 from .exercise import Exercise, load_exercise
 from .feedback import Feedback
 from .quiz import grade_quiz
-from .results import SubmissionResult
+from .results import ExerciseResult, SubmissionResult
 from .sandbox.host import Limits
 from .submissions import Submission, load_submission
 
@@ -79,7 +80,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
     feedback = Feedback(options.templates)
     session = GradingSession(exercises, submissions, options.limits, on_result,
-                             finish=lambda run, exs: finish_submission(run, exs, feedback))
+                             finish=lambda run, exs: finish_submission(run, exs, feedback), fast=True)
     code = [ex for ex in exercises if ex.kind == "code"]
     if not code:  # quizzes only: nothing runs in a sandbox, nothing for pytest to collect
         return session.finish_all()
@@ -103,27 +104,30 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
 
 def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
     """Scores, diagnosis (only where something failed) and feedback for one submission."""
+    started = run.started if run.started is not None else time.perf_counter()
     stdout, stderr = run.close()
     out = []
     for ex in exercises:
         if ex.kind == "quiz":
             result = grade_quiz(ex, run.submission.id, run.submission.answers_text(ex.answers_file), feedback)
-            ctx = dict(dataclasses.asdict(result), function="answers", misconceptions=result.misconceptions,
-                       checks=result.checks)
-            out.append(dataclasses.replace(result, feedback=feedback.render("exercise.md.j2", ex=ctx).strip()))
+            out.append(dataclasses.replace(result, feedback=_render_exercise(feedback, result, "answers")))
             continue
         ex_run = run.runs.get(ex.id)
         result = build_exercise_result(ex_run, ex, run.locations[ex.id])
         if ex_run is not None and result.status != "passed":
             named, observation = diagnose(ex, ex.solution(), ex_run.calls, feedback)
             result = dataclasses.replace(result, misconceptions=tuple(named), observation=observation)
-        ctx = dict(dataclasses.asdict(result), function=ex.function.name)
-        ctx["misconceptions"] = result.misconceptions
-        ctx["checks"] = result.checks
-        result = dataclasses.replace(result, feedback=feedback.render("exercise.md.j2", ex=ctx).strip())
+        result = dataclasses.replace(result, feedback=_render_exercise(feedback, result, ex.function.name))
         out.append(result)
     sub = run.submission
-    return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr)
+    return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr,
+                            seconds=time.perf_counter() - started)
+
+
+def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:
+    ctx = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    ctx["function"] = function
+    return feedback.render("exercise.md.j2", ex=ctx).strip()
 
 
 # --------------------------------------------------------------------------- parallel

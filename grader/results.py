@@ -62,6 +62,7 @@ class SubmissionResult:
     stdout: str = ""
     stderr: str = ""
     warnings: tuple[str, ...] = field(default=())
+    seconds: float = 0.0  # wall clock from the first check to the feedback
 
     @property
     def score(self) -> float:
@@ -77,7 +78,7 @@ class SubmissionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "score": self.score, "max_score": self.max_score,
-                "exercises": [e.to_dict() for e in self.exercises],
+                "seconds": round(self.seconds, 4), "exercises": [e.to_dict() for e in self.exercises],
                 "output": {"stdout": self.stdout, "stderr": self.stderr}}
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from grader.sandbox.protocol import Opaque, ProtocolError, decode, encode, pack, unpack
+from grader.sandbox.protocol import Opaque, ProtocolError, pack, unpack
 
 HEAD = 8
 
@@ -61,8 +61,14 @@ def test_ndarray_subclass_arrives_as_a_plain_array():
 
 
 def test_a_student_dict_cannot_pose_as_an_array():
-    tagged, buffers = encode({"nd": [0, "<f8", [1], False]})
-    assert decode(tagged, [], b"") == {"nd": [0, "<f8", [1], False]}
+    forged = {"nd": [0, "<f8", [1], False], "nl": [0, "f", [1]]}
+    assert roundtrip(forged) == forged
+
+
+def test_numeric_lists_keep_their_python_types():
+    for value in ([0.2, 3], [0.2, 3.0], [[1, 2], [3, 4]], [[1.0, 2.0], [3.0]], [1, True], [2**70, 1], [[]]):
+        out = roundtrip(value)
+        assert out == value and repr(out) == repr(value)
 
 
 @pytest.mark.parametrize("payload", [

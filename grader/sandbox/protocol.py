@@ -86,6 +86,13 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
             return {"complex": [enc(x.real, depth + 1), enc(x.imag, depth + 1)]}
         if isinstance(x, str):
             return str(x)[:100_000]
+        if type(x) is list:
+            packed = _pack_numeric_list(x)
+            if packed is not None and len(packed[0]) + total[0] <= MAX_FRAME // 2:
+                data, code, shape = packed
+                total[0] += len(data)
+                buffers.append(data)
+                return {"nl": [len(buffers) - 1, code, shape]}
         if isinstance(x, list):
             return [enc(v, depth + 1) for v in list(x)]
         if isinstance(x, tuple):
@@ -99,6 +106,42 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         return {"opaque": [type(x).__qualname__, text]}
 
     return enc(obj, 0), buffers
+
+
+def _shape_of(x: list, kind: type) -> list[int] | None:
+    """The shape of a rectangular nested list whose leaves are all exactly `kind`, else None."""
+    if not x:
+        return None
+    if type(x[0]) is list:
+        inner = _shape_of(x[0], kind)
+        if inner is None:
+            return None
+        for v in x[1:]:
+            if type(v) is not list or _shape_of(v, kind) != inner:
+                return None
+        return [len(x), *inner]
+    for v in x:
+        if type(v) is not kind:
+            return None
+    return [len(x)]
+
+
+def _pack_numeric_list(x: list) -> tuple[bytes, str, list[int]] | None:
+    """A (nested) list of only floats or only ints as raw bytes: far cheaper than JSON both ways."""
+    leaf = x
+    while type(leaf) is list and leaf:
+        leaf = leaf[0]
+    kind = type(leaf)
+    if kind not in (float, int):
+        return None
+    shape = _shape_of(x, kind)
+    if shape is None:
+        return None
+    try:
+        arr = np.array(x, dtype=np.float64 if kind is float else np.int64)
+    except OverflowError:
+        return None
+    return arr.tobytes(), "f" if kind is float else "i", shape
 
 
 def pack(message: dict[str, Any]) -> bytes:
@@ -151,6 +194,8 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         (tag, v), = x.items()
         if tag == "nd":
             return _array(v, offsets, body)
+        if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i"):
+            return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body).tolist()
         if tag == "tuple" and isinstance(v, list):
             return tuple(dec(i, depth + 1) for i in v)
         if tag == "dict" and isinstance(v, list):
