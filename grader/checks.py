@@ -154,9 +154,7 @@ class ExerciseRun:
         replies = sandbox.call_many(loc.file, loc.module, self.exercise.function.name,
                                     [(tuple(args), kwargs) for _, args, kwargs in calls])
         for (check, _, _), reply in zip(calls, replies, strict=False):
-            if isinstance(reply[0], (TimedOut, Crashed)):
-                break  # that call and the ones after it run again one by one
-            self.prefetched[check] = reply
+            self.prefetched[check] = reply  # a timeout or crash ends the batch: later calls run one by one
 
     def _record(self, sent_args: list | tuple, sent_kwargs: dict, check: str, visible: bool,
                 outcome: Outcome, after: Any) -> Outcome:

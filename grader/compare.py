@@ -73,7 +73,12 @@ def same_value(got: Any, expected: Any, tol: Tolerance) -> bool:
     if g.dtype.kind == "c" or e.dtype.kind == "c":
         return bool(np.allclose(g, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True))
     with np.errstate(all="ignore"):
-        return bool(np.allclose(g.astype(float), e.astype(float), rtol=tol.rtol, atol=tol.atol, equal_nan=True))
+        g, e = g.astype(float, copy=False), e.astype(float, copy=False)
+        close = np.abs(g - e) <= tol.atol + tol.rtol * np.abs(e)
+        if close.all():
+            return True
+        # the slow path only where it matters: equal infinities, nan against nan (allclose's rules)
+        return bool(np.all(close | (g == e) | (np.isnan(g) & np.isnan(e))))
 
 
 def same_outcome(student: Outcome, model: Outcome, tol: Tolerance, match: str = "value") -> bool:

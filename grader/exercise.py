@@ -309,9 +309,29 @@ def check_argument(c: Checker, spec: Any, key: str) -> None:
                 check_argument(c, item, f"{key}[{i}]")
 
 
+_LOADED: dict[tuple[str, int, int], Exercise] = {}
+
+
 def load_exercise(path: str | Path) -> Exercise:
-    """Load and validate one exercise YAML file (a `kind: quiz` file gives a grader.quiz.Quiz)."""
+    """Load and validate one exercise YAML file (a `kind: quiz` file gives a grader.quiz.Quiz).
+
+    Loaded once per process while the file is unchanged (the result is immutable).
+    """
     path = Path(path)
+    try:
+        st = path.resolve().stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _LOADED:
+        return _LOADED[key]
+    exercise = _load_exercise(path)
+    if key is not None:
+        _LOADED[key] = exercise
+    return exercise
+
+
+def _load_exercise(path: Path) -> Exercise:
     data, lines = read_yaml(path)
     if isinstance(data, dict) and data.get("kind") == "quiz":
         from .quiz import load_quiz

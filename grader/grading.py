@@ -89,7 +89,8 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     rootdir = os.path.commonpath([os.path.dirname(a) for a in args])
     args += ["-c", _empty_ini(), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
              "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:capture", "-p", "no:logging",
-             "-p", "no:faulthandler", "-o", "python_files=*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+             "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
+             "-o", "python_files=*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     with _no_autoload():
         try:
             code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
@@ -145,7 +146,7 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
     if options.jobs <= 1 or len(submissions) <= 1:
         return run_session(exercises, submissions, options, on_result)
     jobs = min(options.jobs, len(submissions))
-    size = max(1, min(16, len(submissions) // (jobs * 2)))
+    size = max(1, min(64, len(submissions) // (jobs * 4)))
     chunks = [submissions[i:i + size] for i in range(0, len(submissions), size)]
     ex_paths = [str(ex.source_path) for ex in exercises]
     results: dict[str, SubmissionResult] = {}

@@ -7,6 +7,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import SubmissionError
@@ -21,8 +22,21 @@ SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", "node_modules", ".venv
 class SourceFile:
     path: str  # relative to the submission root, with '/'
     data: bytes
-    tree: ast.Module | None
-    problem: str | None  # why it cannot be parsed, as a one-line message
+    read_problem: str | None = None  # why it could not be read, as a one-line message
+
+    @cached_property
+    def _parsed(self) -> tuple[ast.Module | None, str | None]:
+        # parsed on first use: the main process of a parallel batch only lists and reads files
+        return (None, self.read_problem) if self.read_problem else _parse(self.data, self.path)
+
+    @property
+    def tree(self) -> ast.Module | None:
+        return self._parsed[0]
+
+    @property
+    def problem(self) -> str | None:
+        """Why the file cannot be used (unreadable, binary, not UTF-8, syntax error), or None."""
+        return self._parsed[1]
 
 
 MAX_ANSWERS_BYTES = 256 * 1024
@@ -117,25 +131,27 @@ def _read_source(path: Path, rel: str) -> SourceFile:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return SourceFile(rel, b"", None, f"{rel}: file is {size} bytes; at most {MAX_FILE_BYTES} are graded")
-        data = path.read_bytes()
+            return SourceFile(rel, b"", f"{rel}: file is {size} bytes; at most {MAX_FILE_BYTES} are graded")
+        return SourceFile(rel, path.read_bytes())
     except OSError as e:
-        return SourceFile(rel, b"", None, f"{rel}: cannot be read ({e.strerror})")
+        return SourceFile(rel, b"", f"{rel}: cannot be read ({e.strerror})")
+
+
+def _parse(data: bytes, rel: str) -> tuple[ast.Module | None, str | None]:
     if b"\0" in data:
-        return SourceFile(rel, data, None, f"{rel}: is a binary file, not Python source")
+        return None, f"{rel}: is a binary file, not Python source"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        return SourceFile(rel, data, None, f"{rel}:{line}: not UTF-8 text (save the file as UTF-8)")
+        return None, f"{rel}:{line}: not UTF-8 text (save the file as UTF-8)"
     try:
-        tree = ast.parse(text, filename=rel)
+        return ast.parse(text, filename=rel), None
     except SyntaxError as e:
         where = f"{rel}:{e.lineno}" if e.lineno else rel
-        return SourceFile(rel, data, None, f"syntax error in {where}: {e.msg}")
+        return None, f"syntax error in {where}: {e.msg}"
     except (ValueError, RecursionError, MemoryError) as e:
-        return SourceFile(rel, data, None, f"{rel}: cannot be parsed ({type(e).__name__})")
-    return SourceFile(rel, data, tree, None)
+        return None, f"{rel}: cannot be parsed ({type(e).__name__})"
 
 
 def _bound_names(tree: ast.Module) -> dict[str, int]:

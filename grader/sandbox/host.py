@@ -140,8 +140,7 @@ class Sandbox:
     def _stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.kill()
-        self.proc.wait(5)
+        self.proc.kill()  # SIGKILL to the whole group; its output pipes close as it dies
         for fd in (self.req, self.resp):
             try:
                 os.close(fd)
@@ -298,6 +297,7 @@ class _Spawned:
             os.killpg(self.pid, signal.SIGKILL)  # the group we created: the worker and any children
         except ProcessLookupError:
             pass
+        self.proc.wait()  # reap it: we are its parent
 
     def wait(self, timeout: float) -> int | None:
         try:
@@ -333,6 +333,8 @@ class _Forked:
             os.killpg(self.pid, signal.SIGKILL)  # the child called setsid(): its group is its pid
         except (ProcessLookupError, PermissionError):
             pass
+        if self.code is None:
+            self.zygote.forget(self.pid)  # the zygote reaps it; nobody needs its status now
 
     def wait(self, timeout: float) -> int | None:
         if self.code is None:
@@ -348,6 +350,7 @@ class ZygoteLauncher:
     def __init__(self) -> None:
         self.lock = threading.Condition()
         self.exits: dict[int, int] = {}
+        self.forgotten: set[int] = set()
         self.forked: dict[int, int] = {}
         self.token = 0
         self.proc: subprocess.Popen | None = None
@@ -384,7 +387,11 @@ class ZygoteLauncher:
             message = json.loads(data)
             with self.lock:
                 if "exited" in message:
-                    self.exits[int(message["exited"])] = int(message["code"])
+                    pid = int(message["exited"])
+                    if pid in self.forgotten:
+                        self.forgotten.discard(pid)
+                    else:
+                        self.exits[pid] = int(message["code"])
                 elif "forked" in message:
                     self.forked[int(message["token"])] = int(message["forked"])
                 self.lock.notify_all()
@@ -400,6 +407,11 @@ class ZygoteLauncher:
             if token not in self.forked:
                 raise OSError("the zygote exited")
             return _Forked(self, self.forked.pop(token))
+
+    def forget(self, pid: int) -> None:
+        with self.lock:
+            if self.exits.pop(pid, None) is None:
+                self.forgotten.add(pid)
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
         with self.lock:
