@@ -136,14 +136,14 @@ class ExerciseRun:
         """
         if fresh and check in self.prefetched:  # only a YAML case (fresh arguments) has a prefetched answer
             outcome, after = self.prefetched.pop(check)
-            return self._record(args, kwargs, check, visible, outcome, after)
+            return self._record(args, kwargs, check, visible, outcome, after, case=True)
         sandbox = self._ready()
         if not isinstance(sandbox, Sandbox):
             return sandbox
         sent_args, sent_kwargs = (list(args), dict(kwargs)) if fresh else (copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs)))
         loc = self.location
         outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs)
-        return self._record(sent_args, sent_kwargs, check, visible, outcome, after)
+        return self._record(sent_args, sent_kwargs, check, visible, outcome, after, case=fresh)
 
     def prefetch(self, calls: list[tuple[str, tuple | list, dict]]) -> None:
         """Send the YAML cases' calls to the sandbox in one pipelined batch; items then take their outcome."""
@@ -157,7 +157,7 @@ class ExerciseRun:
             self.prefetched[check] = reply  # a timeout or crash ends the batch: later calls run one by one
 
     def _record(self, sent_args: list | tuple, sent_kwargs: dict, check: str, visible: bool,
-                outcome: Outcome, after: Any) -> Outcome:
+                outcome: Outcome, after: Any, case: bool = False) -> Outcome:
         mutated: tuple[str, ...] = ()
         if after is not None:
             a_args, a_kwargs = after
@@ -169,7 +169,7 @@ class ExerciseRun:
             self.timeouts += 1
         elif isinstance(outcome, Crashed):
             self.crashes.append(outcome)
-        self.calls.append(Call(check, visible, tuple(sent_args), dict(sent_kwargs), outcome, mutated))
+        self.calls.append(Call(check, visible, tuple(sent_args), dict(sent_kwargs), outcome, mutated, case))
         return outcome
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -102,14 +103,14 @@ def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
              render: Renderer) -> tuple[list[Diagnosis], str]:
     """Return the misconceptions named (specific first, then generic) and an observation."""
     tol = ex.tolerance
-    evidence = [Evidence(i, c, run_trusted(solution.reference, c.args, c.kwargs)) for i, c in enumerate(calls)]
+    evidence = [Evidence(i, c, _trusted(ex, "", solution.reference, c)) for i, c in enumerate(calls)]
     # visible calls first, so explanations use the numbers the student can see
     telling_order = sorted(evidence, key=lambda e: (not e.call.visible, e.index))
     named: list[Diagnosis] = []
     explained: set[int] = set()
 
     for m in ex.misconceptions:
-        hit = _match_model(m, solution, telling_order, tol)
+        hit = _match_model(ex, m, solution, telling_order, tol)
         if hit is None:
             continue
         model_name, covered, outcomes = hit
@@ -126,11 +127,24 @@ def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
     return named, observation
 
 
-def _match_model(m: Misconception, solution: Solution, order: list[Evidence], tol: Tolerance) -> tuple[str, list[Evidence], dict[int, Outcome]] | None:
+_TRUSTED: dict[tuple[Path, str, str], Outcome] = {}
+
+
+def _trusted(ex: Exercise, name: str, func: Callable[..., Any], call: Call) -> Outcome:
+    """A reference or model outcome; a YAML case's is the same for every submission, so computed once."""
+    if not call.case:
+        return run_trusted(func, call.args, call.kwargs)
+    key = (ex.source_path, name, call.check)
+    if key not in _TRUSTED:
+        _TRUSTED[key] = run_trusted(func, call.args, call.kwargs)
+    return _TRUSTED[key]
+
+
+def _match_model(ex: Exercise, m: Misconception, solution: Solution, order: list[Evidence], tol: Tolerance) -> tuple[str, list[Evidence], dict[int, Outcome]] | None:
     best = None
     for name in m.models:
         model = solution.models[name]
-        outcomes = {e.index: run_trusted(model, e.call.args, e.call.kwargs) for e in order}
+        outcomes = {e.index: _trusted(ex, name, model, e.call) for e in order}
         # calls where the model disagrees with the reference and the student gave an answer
         telling = [e for e in order if not _agree(outcomes[e.index], e.reference, tol)
                    and not isinstance(e.student, (TimedOut, Crashed))]

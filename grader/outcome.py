@@ -54,7 +54,7 @@ class Call:
     kwargs: Mapping[str, Any]
     outcome: Outcome
     mutated: tuple[str, ...] = field(default=())  # names of the arguments the call modified
-
+    case: bool = False  # a YAML case: the same arguments for every submission
 
 def run_trusted(func: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Outcome:
     """Call a reference or model on copies of the arguments; its exceptions become outcomes."""
