@@ -313,6 +313,23 @@ class GradingSession:
         self._record(item, run, None if report.passed else call.excinfo, failed=not report.passed)
         return report
 
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+    def pytest_runtest_makereport_lean(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+        """In grading, a failed check's report carries our one-line message, not a formatted traceback.
+
+        Formatting pytest's traceback (with source) costs tens of milliseconds per failure and is
+        never shown: the message comes from the exception (see _failure).
+        """
+        if not self.fast or _item_run(item) is None:
+            return None
+        excinfo = call.excinfo
+        if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
+            return None
+        outcome = "passed" if excinfo is None else "failed"
+        longrepr = None if excinfo is None else f"{excinfo.typename}: {excinfo.value}"[:2000]
+        return pytest.TestReport(item.nodeid, item.location, {}, outcome, longrepr, call.when,
+                                 duration=call.duration, start=call.start, stop=call.stop)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
         """Grading's own fast path for YAML cases: run the item and record its result, no report objects.
