@@ -76,8 +76,16 @@ def args_text(params: tuple[str, ...], args: list | tuple, kwargs: dict) -> str:
 
 def _identical(a: Any, b: Any) -> bool:
     """Exact equality of an argument before and after a call (for mutation)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
+    ta, tb = type(a), type(b)
+    if ta is list and tb is list:
+        try:
+            if a == b:  # C-speed for lists of numbers; nan and arrays inside take the slow path
+                return True
+        except (ValueError, TypeError):
+            pass
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    if ta is np.ndarray or tb is np.ndarray:
+        if ta is not tb or a.shape != b.shape:
             return False
         if a.dtype == b.dtype:
             return a.tobytes() == b.tobytes()  # bit-for-bit, nan included
@@ -87,7 +95,7 @@ def _identical(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
     try:
-        return a == b or (a != a and b != b)
+        return bool(a == b) or (a != a and b != b)
     except Exception:
         return False
 

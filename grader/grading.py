@@ -89,7 +89,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     rootdir = os.path.commonpath([os.path.dirname(a) for a in args])
     args += ["-c", _empty_ini(), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
              "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:capture", "-p", "no:logging",
-             "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
+             "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:warnings",
              "-o", "python_files=*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     with _no_autoload():
         try:

@@ -69,8 +69,25 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         count[0] += 1
         if depth > MAX_DEPTH or count[0] > MAX_ITEMS:
             return {"toolarge": ["nested structure", []]}
-        if x is None or x is True or x is False:
+        t = type(x)
+        if t is float:  # the common exact types first; subclasses take the careful path below
+            return x if math.isfinite(x) else {"float": repr(x)}
+        if t is int or x is None or x is True or x is False:
             return x
+        if t is np.ndarray:
+            return arr(x, False)
+        if t is str:
+            return x[:100_000]
+        if t is list:
+            packed = _pack_numeric_list(x)
+            if packed is not None and len(packed[0]) + total[0] <= MAX_FRAME // 2:
+                data, code, shape = packed
+                total[0] += len(data)
+                buffers.append(data)
+                return {"nl": [len(buffers) - 1, code, shape]}
+            return [enc(v, depth + 1) for v in x]
+        if t is dict:
+            return {"dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in list(x.items())]}
         if isinstance(x, np.ndarray):
             return arr(np.asarray(x), False)
         if isinstance(x, np.generic):
@@ -86,13 +103,6 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
             return {"complex": [enc(x.real, depth + 1), enc(x.imag, depth + 1)]}
         if isinstance(x, str):
             return str(x)[:100_000]
-        if type(x) is list:
-            packed = _pack_numeric_list(x)
-            if packed is not None and len(packed[0]) + total[0] <= MAX_FRAME // 2:
-                data, code, shape = packed
-                total[0] += len(data)
-                buffers.append(data)
-                return {"nl": [len(buffers) - 1, code, shape]}
         if isinstance(x, list):
             return [enc(v, depth + 1) for v in list(x)]
         if isinstance(x, tuple):
@@ -185,7 +195,8 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
     def dec(x: Any, depth: int) -> Any:
         if depth > MAX_DEPTH + 2:
             raise ProtocolError("nested too deeply")
-        if x is None or isinstance(x, (bool, int, float, str)):
+        t = type(x)
+        if t is float or t is int or t is str or t is bool or x is None:
             return x
         if isinstance(x, list):
             return [dec(v, depth + 1) for v in x]
@@ -234,7 +245,7 @@ def _array(v: Any, offsets: list, body: bytes) -> Any:
         raise ProtocolError(f"bad dtype {dtype_str!r}") from None
     if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
         raise ProtocolError(f"refused dtype {dtype_str!r}")
-    if not (isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape) and len(shape) <= 32):
+    if not (type(shape) is list and len(shape) <= 32 and all(type(n) is int and n >= 0 for n in shape)):
         raise ProtocolError("bad shape")
     start, length = offsets[index]
     if not (isinstance(start, int) and isinstance(length, int) and 0 <= start and start + length <= len(body)):
