@@ -38,6 +38,7 @@ from .submissions import Location, Submission, load_submission, locate
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 MUTATION_CHECK = "does not modify its arguments"
 MAX_TIMEOUTS_PER_EXERCISE = 2  # later calls of the exercise are not run: a loop costs its own time only
+SECOND_STRIKE = 0.2  # after a timeout, the exercise's other calls get this fraction of the timeout
 MAX_CRASHES_PER_EXERCISE = 3
 
 
@@ -150,7 +151,11 @@ class ExerciseRun:
             return sandbox
         sent_args, sent_kwargs = (list(args), dict(kwargs)) if fresh else (copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs)))
         loc = self.location
-        outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs)
+        # A function that looped once gets a short fuse: a loop everywhere costs about one timeout,
+        # while one that loops on a single input still answers its other cases in microseconds.
+        limit = self.submission.limits.call_timeout
+        timeout = max(0.05, limit * SECOND_STRIKE) if self.timeouts else limit
+        outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs, timeout)
         return self._record(sent_args, sent_kwargs, check, visible, outcome, after, case=fresh)
 
     def prefetch(self, calls: list[tuple[str, tuple | list, dict]]) -> None:
@@ -380,7 +385,11 @@ class GradingSession:
     def finish(self, sid: str) -> SubmissionResult:
         if sid in self.finished:
             return self.finished[sid]
-        result = self.finish_submission(self.runs[sid], self.exercises)
+        run = self.runs[sid]
+        result = self.finish_submission(run, self.exercises)
+        for ex_run in run.runs.values():  # the calls served the diagnosis; do not keep them for the session
+            ex_run.calls = []
+            ex_run.prefetched = {}
         self.finished[sid] = result
         if self.on_result is not None:
             self.on_result(result)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -16,11 +17,10 @@ from .errors import GraderError
 from .exercise import ID_RE, Exercise, builtin_course, load_exercises
 from .feedback import Feedback
 from .grading import Options, grade
-from .results import SubmissionResult, run_document
+from .report import RunReport
+from .results import SubmissionResult
 from .sandbox.host import Limits, sandbox_layers
 from .submissions import discover, load_submission
-
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "missing": "?"}
 
 
 class DefaultGroup(click.Group):
@@ -77,21 +77,28 @@ def _write(path: Path | None, text: str) -> None:
     if path is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
+    _write_with(path, lambda f: f.write(text))
+
+
+def _write_with(path: Path, write: Callable[[TextIO], object]) -> None:
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+        write(f)
     os.replace(tmp, path)  # atomic: a reader never sees half a file
 
 
-def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback, details: bool) -> str:
-    if fmt == "json":
-        return json.dumps(run_document(results, __version__, sandbox_layers()), indent=2, default=str) + "\n"
-    if fmt == "markdown":
-        return "\n\n".join(feedback.render("submission.md.j2", sub=r) for r in results)
-    width = max([len(r.id) for r in results] + [4])
-    return feedback.render("run.txt.j2", results=results, width=width, mark=MARK, details=details, max_checks=2)
+def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback) -> str:
+    report = RunReport([r.id for r in results], fmt, feedback)
+    try:
+        for i, r in enumerate(results):
+            report.add(i, r)
+        out = io.StringIO()
+        report.write(out)
+        return out.getvalue()
+    finally:
+        report.close()
 
 
 def _options(timeout: float, submission_timeout: float, memory: int, jobs: int, templates: Path | None) -> Options:
@@ -128,16 +135,24 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir
     feedback = Feedback(templates)
     if verbose:
         click.echo(f"sandbox layers: {', '.join(sandbox_layers())}", err=True)
-    with click.progressbar(length=len(subs), label=f"grading {len(subs)} submissions", file=sys.stderr,
-                           show_pos=True) as bar:
-        results = grade(exercises, subs, options, on_result=lambda r: bar.update(1))
-    if feedback_dir is not None:
-        for r in results:
-            _write(feedback_dir / f"{r.id}.md", feedback.render("submission.md.j2", sub=r))
-    _write(output, _render(results, fmt, feedback, details=True))
-    if output is not None:
-        total = sum(r.score for r in results)
-        click.echo(f"graded {len(results)} submissions (mean {total / len(results):.2f}); wrote {output}")
+    index = {str(s.path): i for i, s in enumerate(subs)}
+    report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
+    try:
+        with click.progressbar(length=len(subs), label=f"grading {len(subs)} submissions", file=sys.stderr,
+                               show_pos=True) as bar:
+
+            def on_result(result: SubmissionResult) -> None:
+                report.add(index[result.path], result)
+                bar.update(1)
+
+            grade(exercises, subs, options, on_result=on_result, keep=False)
+        if output is None:
+            report.write(sys.stdout)
+        else:
+            _write_with(output, report.write)
+            click.echo(f"graded {report.count} submissions (mean {report.total / max(report.count, 1):.2f}); wrote {output}")
+    finally:
+        report.close()
 
 
 @cli.command("check")
@@ -153,7 +168,7 @@ def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
     if verbose:
         click.echo(f"sandbox layers: {', '.join(sandbox_layers())}", err=True)
     results = grade(exercises, [sub], options)
-    _write(output, _render(results, fmt, feedback, details=True) if fmt != "text" else
+    _write(output, _render(results, fmt, feedback) if fmt != "text" else
            feedback.render("submission.md.j2", sub=results[0]))
     sys.exit(0 if results[0].all_passed else 1)
 

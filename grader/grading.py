@@ -141,12 +141,17 @@ def _grade_chunk(exercise_paths: list[str], submission_paths: list[str], options
 
 
 def grade(exercises: list[Exercise], submissions: list[Submission], options: Options,
-          on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
-    """Grade every submission; with jobs > 1, chunks go to worker processes started clean."""
+          on_result: Callable[[SubmissionResult], None] | None = None, keep: bool = True) -> list[SubmissionResult]:
+    """Grade every submission; with jobs > 1, chunks go to worker processes started clean.
+
+    Results stream to `on_result` as submissions finish; with keep=False they are not also
+    collected (a class of thousands then costs no more memory than a class of ten).
+    """
     if options.jobs <= 1 or len(submissions) <= 1:
-        return run_session(exercises, submissions, options, on_result)
+        results = run_session(exercises, submissions, options, on_result)
+        return results if keep else []
     jobs = min(options.jobs, len(submissions))
-    size = max(1, min(64, len(submissions) // (jobs * 4)))
+    size = max(1, min(32, len(submissions) // (jobs * 4)))
     chunks = [submissions[i:i + size] for i in range(0, len(submissions), size)]
     ex_paths = [str(ex.source_path) for ex in exercises]
     results: dict[str, SubmissionResult] = {}
@@ -158,11 +163,12 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     for r in fut.result():
-                        results[r.path] = r
+                        if keep:
+                            results[r.path] = r
                         if on_result is not None:
                             on_result(r)
         except BaseException:
             for fut in pending:
                 fut.cancel()
             raise
-    return [results[str(s.path)] for s in submissions]
+    return [results[str(s.path)] for s in submissions] if keep else []

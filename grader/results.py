@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 CHECK_STATUSES = ("passed", "failed", "error", "timeout")
@@ -48,7 +48,8 @@ class ExerciseResult:
         return {
             "id": self.id, "title": self.title, "status": self.status,
             "score": self.score, "max_score": self.max_score, "file": self.file, "message": self.message,
-            "checks": [asdict(c) for c in self.checks],
+            "checks": [{"name": c.name, "status": c.status, "score": c.score, "max_score": c.max_score,
+                        "visibility": c.visibility, "message": c.message} for c in self.checks],
             "misconceptions": [{"id": m.id, "title": m.title, "evidence": m.evidence} for m in self.misconceptions],
             "feedback": self.feedback,
         }
@@ -80,9 +81,3 @@ class SubmissionResult:
         return {"id": self.id, "path": self.path, "score": self.score, "max_score": self.max_score,
                 "seconds": round(self.seconds, 4), "exercises": [e.to_dict() for e in self.exercises],
                 "output": {"stdout": self.stdout, "stderr": self.stderr}}
-
-
-def run_document(results: list[SubmissionResult], version: str, sandbox: list[str]) -> dict[str, Any]:
-    """The stable JSON document of one run (DESIGN.md, Result JSON)."""
-    return {"grader": {"version": version, "sandbox": sandbox},
-            "submissions": [r.to_dict() for r in results]}

@@ -187,13 +187,14 @@ class Sandbox:
         self.loaded[file] = outcome
         return outcome
 
-    def call(self, file: str, module: str, function: str, args: tuple, kwargs: Mapping[str, Any]) -> tuple[Outcome, Any]:
+    def call(self, file: str, module: str, function: str, args: tuple, kwargs: Mapping[str, Any],
+             timeout: float | None = None) -> tuple[Outcome, Any]:
         """Call the student's function. Returns the outcome and the arguments as they were after the call."""
         loaded = self.load(file, module)
         if not isinstance(loaded, Returned):
             return loaded, None
         reply = self._request({"op": "call", "file": file, "function": function, "payload": [list(args), dict(kwargs)]},
-                              self.limits.call_timeout)
+                              timeout or self.limits.call_timeout)
         return _call_outcome(reply)
 
     def call_many(self, file: str, module: str, function: str,
