@@ -32,7 +32,7 @@ from .compare import (
 from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult
-from .sandbox.host import Limits, Sandbox
+from .sandbox.host import HOST_LAYERS, Limits, Sandbox
 from .submissions import Location, Submission, load_submission, locate
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
@@ -219,11 +219,13 @@ class SubmissionRun:
             self._sandbox = Sandbox(self.submission.file_map(), self.limits)
         return self._sandbox
 
-    def close(self) -> tuple[str, str]:
+    def close(self) -> tuple[str, str, tuple[str, ...]]:
+        """Stop the sandbox; its captured output and the isolation layers it had."""
         if self._sandbox is None:
-            return "", ""
+            return "", "", ()
         self._sandbox.close()
-        return self._sandbox.stdout, self._sandbox.stderr
+        sb = self._sandbox
+        return sb.stdout, sb.stderr, (tuple(HOST_LAYERS) + tuple(sb.layers)) if sb.layers else ()
 
 
 class StudentFunction:

@@ -19,7 +19,7 @@ from .feedback import Feedback
 from .grading import Options, grade
 from .report import RunReport
 from .results import SubmissionResult
-from .sandbox.host import Limits, sandbox_layers
+from .sandbox.host import Limits, probe
 from .submissions import discover, load_submission
 
 
@@ -61,6 +61,8 @@ def _common(f: Any) -> Any:
         click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
                      help="Folder of Jinja2 templates overriding the built-in ones."),
         click.option("-v", "--verbose", is_flag=True, help="Say which sandbox layers are active."),
+        click.option("--strict-sandbox", is_flag=True,
+                     help="Refuse to grade unless every isolation layer can be applied (see `grade doctor`)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -101,6 +103,18 @@ def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback) -> st
         report.close()
 
 
+def _check_sandbox(verbose: bool, strict: bool) -> None:
+    if not (verbose or strict):
+        return
+    layers, missing = probe()
+    if verbose:
+        click.echo(f"sandbox layers: {', '.join(layers)}", err=True)
+        for m in missing:
+            click.echo(f"sandbox layer missing: {m}", err=True)
+    if strict and missing:
+        raise GraderError(f"--strict-sandbox: {len(missing)} isolation layer(s) unavailable: {'; '.join(missing)}")
+
+
 def _options(timeout: float, submission_timeout: float, memory: int, jobs: int, templates: Path | None) -> Options:
     limits = Limits(call_timeout=timeout, submission_timeout=submission_timeout, memory_mb=memory)
     return Options(limits=limits, jobs=jobs, templates=templates)
@@ -127,14 +141,13 @@ def cli() -> None:
 @_common
 def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir: Path | None,
           exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
-          submission_timeout: float, memory: int, templates: Path | None, verbose: bool) -> None:
+          submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool) -> None:
     """Grade every submission in SUBMISSIONS (one subfolder or .py file per student)."""
     exercises = _load(exercises_dir, exercise_ids)
     subs = discover(submissions)
     options = _options(timeout, submission_timeout, memory, jobs, templates)
     feedback = Feedback(templates)
-    if verbose:
-        click.echo(f"sandbox layers: {', '.join(sandbox_layers())}", err=True)
+    _check_sandbox(verbose, strict_sandbox)
     index = {str(s.path): i for i, s in enumerate(subs)}
     report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
     try:
@@ -159,14 +172,14 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @_common
 def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...], fmt: str, output: Path | None,
-          timeout: float, submission_timeout: float, memory: int, templates: Path | None, verbose: bool) -> None:
+          timeout: float, submission_timeout: float, memory: int, templates: Path | None, verbose: bool,
+          strict_sandbox: bool) -> None:
     """Grade one submission (a folder or a .py file); exit 1 if any check failed."""
     exercises = _load(exercises_dir, exercise_ids)
     sub = load_submission(path)
     options = _options(timeout, submission_timeout, memory, 1, templates)
     feedback = Feedback(templates)
-    if verbose:
-        click.echo(f"sandbox layers: {', '.join(sandbox_layers())}", err=True)
+    _check_sandbox(verbose, strict_sandbox)
     results = grade(exercises, [sub], options)
     _write(output, _render(results, fmt, feedback) if fmt != "text" else
            feedback.render("submission.md.j2", sub=results[0]))
@@ -215,6 +228,19 @@ def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None
                   "text": render_question(quiz, q, values, feedback.exercise_env)} for q in quiz.questions]
     kinds = {"single": "one choice id", "multiple": "a list of choice ids", "numeric": "a number", "vector": "a list of numbers"}
     click.echo(feedback.render("quiz.md.j2", quiz=quiz, questions=questions, student=student, kinds=kinds))
+
+
+@cli.command("doctor")
+def doctor() -> None:
+    """Start one sandbox and say which isolation layers it has on this machine (exit 1 if any is missing)."""
+    layers, missing = probe()
+    for layer in layers:
+        click.echo(f"✓ {layer}")
+    for m in missing:
+        click.echo(f"✗ {m}")
+    uid = "root: sandboxes drop to an unprivileged uid" if os.geteuid() == 0 else "not root: sandboxes keep your uid"
+    click.echo(f"{len(layers)} layers active, {len(missing)} missing ({uid})")
+    sys.exit(1 if missing else 0)
 
 
 @cli.command("list")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -63,21 +62,31 @@ def _no_autoload() -> Iterator[None]:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
 
 
-_EMPTY_INI = None
+SESSION_INI = Path(__file__).with_name("pytest-session.ini")
 
 
-def _empty_ini() -> str:
-    global _EMPTY_INI
-    if _EMPTY_INI is None or not os.path.exists(_EMPTY_INI):
-        fd, _EMPTY_INI = tempfile.mkstemp(prefix="grader-pytest-", suffix=".ini")
-        os.write(fd, b"[pytest]\n")
-        os.close(fd)
-    return _EMPTY_INI
+def hidden_paths(exercises: list[Exercise], submissions: list[Submission]) -> tuple[str, ...]:
+    """Folders no sandbox may see: the course (exercises, solutions, checks) and every submission."""
+    paths: set[Path] = set()
+    for ex in exercises:
+        paths.add(ex.source_path.parent)
+        if ex.kind == "code":
+            paths.add(ex.solution_path.parent)
+            if ex.checks_path:
+                paths.add(ex.checks_path.parent)
+    for sub in submissions:
+        paths.add(sub.path.resolve().parent if sub.path.is_file() else sub.path.resolve().parent)
+    course = Path(__file__).resolve().parent / "course"
+    if course.is_dir():
+        paths.add(course)
+    return tuple(sorted(str(p) for p in paths if p != Path("/")))
 
 
 def run_session(exercises: list[Exercise], submissions: list[Submission], options: Options,
                 on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
+    options = dataclasses.replace(options, limits=dataclasses.replace(
+        options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions))))))
     feedback = Feedback(options.templates)
     session = GradingSession(exercises, submissions, options.limits, on_result,
                              finish=lambda run, exs: finish_submission(run, exs, feedback), fast=True)
@@ -87,7 +96,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     args = [str(ex.source_path) for ex in code]
     args += [str(ex.checks_path) for ex in code if ex.checks_path]
     rootdir = os.path.commonpath([os.path.dirname(a) for a in args])
-    args += ["-c", _empty_ini(), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
+    args += ["-c", str(SESSION_INI), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
              "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:capture", "-p", "no:logging",
              "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:warnings",
              "-o", "python_files=*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
@@ -106,7 +115,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
 def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
     """Scores, diagnosis (only where something failed) and feedback for one submission."""
     started = run.started if run.started is not None else time.perf_counter()
-    stdout, stderr = run.close()
+    stdout, stderr, layers = run.close()
     out = []
     for ex in exercises:
         if ex.kind == "quiz":
@@ -122,7 +131,7 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
         out.append(result)
     sub = run.submission
     return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr,
-                            seconds=time.perf_counter() - started)
+                            seconds=time.perf_counter() - started, sandbox=layers)
 
 
 def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:

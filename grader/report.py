@@ -36,10 +36,13 @@ class RunReport:
         self.count = 0
         self.total = 0.0
         self.small: dict[int, SubmissionResult] = {}  # kept whole only for a small, pretty JSON document
+        self.layers: list[str] | None = None  # the layers every sandbox of the run had
 
     def add(self, index: int, result: SubmissionResult) -> None:
         self.count += 1
         self.total += result.score
+        if result.sandbox:
+            self.layers = list(result.sandbox) if self.layers is None else [x for x in self.layers if x in result.sandbox]
         if self.feedback_dir is not None:
             _atomic_write(self.feedback_dir / f"{result.id}.md", self.feedback.render("submission.md.j2", sub=result))
         if self.fmt == "json":
@@ -64,7 +67,7 @@ class RunReport:
 
     def write(self, out: TextIO) -> None:
         if self.fmt == "json":
-            header = {"version": __version__, "sandbox": sandbox_layers()}
+            header = {"version": __version__, "sandbox": self.layers if self.layers is not None else sandbox_layers()}
             if len(self.ids) <= PRETTY_UP_TO:
                 subs = [self.small[i].to_dict() for i in sorted(self.small)]
                 out.write(json.dumps({"grader": header, "submissions": subs}, indent=2, default=str) + "\n")

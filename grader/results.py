@@ -64,6 +64,7 @@ class SubmissionResult:
     stderr: str = ""
     warnings: tuple[str, ...] = field(default=())
     seconds: float = 0.0  # wall clock from the first check to the feedback
+    sandbox: tuple[str, ...] = ()  # the isolation layers its sandbox had (empty if none was needed)
 
     @property
     def score(self) -> float:

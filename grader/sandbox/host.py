@@ -29,9 +29,11 @@ MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
 KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
-LAYERS = ["separate-process", "clean-zygote", "no-pickle-ipc", "wall-clock-timeout",
-          "process-group-kill", "address-space", "cpu-time", "file-size", "open-files",
-          "no-core-dumps", "scrubbed-environment", "private-temp-cwd", "output-capture"]
+# Layers the grader itself applies around every sandbox; the sandbox reports the ones it applies
+# to itself (resource limits, namespaces, uid drop, seccomp) in its first message.
+HOST_LAYERS = ["separate-process", "clean-start", "no-pickle-ipc", "wall-clock-timeout",
+               "process-group-kill", "scrubbed-environment", "private-temp-cwd", "output-capture"]
+SANDBOX_UID_BASE = 61000  # as root, sandboxes run as SANDBOX_UID_BASE + (grading process id % 4000)
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,26 @@ class Limits:
     memory_mb: int = 1024
     output_bytes: int = 8192  # kept per stream; the rest is counted and dropped
     startup_timeout: float = 20.0
+    hide: tuple[str, ...] = ()  # folders a sandbox must not see (exercises, solutions, submissions ...)
+
+
+def sandbox_uid() -> int | None:
+    """The unprivileged uid for this grading process's sandboxes (root only)."""
+    return SANDBOX_UID_BASE + os.getpid() % 4000 if os.geteuid() == 0 else None
 
 
 def sandbox_layers() -> list[str]:
-    """The isolation layers every sandbox applies on this platform."""
-    return list(LAYERS)
+    """The layers a sandbox gets on this machine, found by starting one (see `grade doctor`)."""
+    return probe()[0]
+
+
+def probe(limits: Limits | None = None) -> tuple[list[str], list[str]]:
+    """Start a sandbox with nothing in it; return the layers it applied and those it could not."""
+    with Sandbox({}, limits or Limits()) as sb:
+        failed = sb._start()
+        if failed is not None:
+            return list(HOST_LAYERS), [f"sandbox: {failed.reason}" if isinstance(failed, Crashed) else "sandbox: no answer"]
+        return [*HOST_LAYERS, *sb.layers], list(sb.missing)
 
 
 class _Drain(threading.Thread):
@@ -94,6 +111,8 @@ class Sandbox:
         self.drains: list[_Drain] = []
         self.outputs: list[tuple[str, str]] = []
         self.gave_up: Crashed | None = None
+        self.layers: list[str] = []
+        self.missing: list[str] = []
 
     # -------------------------------------------------------------- lifecycle
 
@@ -109,6 +128,13 @@ class Sandbox:
             target = work / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        uid = sandbox_uid()
+        if uid is not None:  # the sandbox's own folder is the only one its uid may write
+            for folder, _, names in os.walk(self.tmp):
+                os.chown(folder, uid, uid)
+                for name in names:
+                    os.chown(os.path.join(folder, name), uid, uid)
+        isolation = {"hide": list(self.limits.hide), "uid": uid}
         env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
         env.update(SINGLE_THREAD)
         env.update({"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work)})
@@ -119,7 +145,7 @@ class Sandbox:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            self.proc = launcher().start(str(work), env, limits, (req_r, resp_w, out_w, err_w))
+            self.proc = launcher().start(str(work), env, limits, isolation, (req_r, resp_w, out_w, err_w))
         except OSError as e:
             for fd in (req_w, resp_r, out_r, err_r):
                 os.close(fd)
@@ -134,6 +160,8 @@ class Sandbox:
         reply = self._receive(min(self.limits.startup_timeout, remaining))
         if not isinstance(reply, dict) or reply.get("op") != "ready":
             return reply if isinstance(reply, (Crashed, TimedOut)) else Crashed("the sandbox did not start")
+        self.layers = [str(x)[:80] for x in reply.get("layers", [])][:40]  # said before student code ran
+        self.missing = [str(x)[:300] for x in reply.get("missing", [])][:40]
         self.loaded = {}
         return None
 
@@ -310,12 +338,14 @@ class _Spawned:
 class SpawnLauncher:
     name = "spawn"
 
-    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], fds: tuple[int, int, int, int]) -> _Spawned:
+    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
+              fds: tuple[int, int, int, int]) -> _Spawned:
         req_r, resp_w, out_w, err_w = fds
         bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
                      "from grader.sandbox.worker import main; main()")
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits)],
+            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits),
+             json.dumps(isolation)],
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
             pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True)
         return _Spawned(proc)
@@ -397,12 +427,14 @@ class ZygoteLauncher:
                     self.forked[int(message["token"])] = int(message["forked"])
                 self.lock.notify_all()
 
-    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], fds: tuple[int, int, int, int]) -> _Forked:
+    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
+              fds: tuple[int, int, int, int]) -> _Forked:
         with self.lock:
             sock = self._ensure()
             self.token += 1
             token = self.token
-            socket.send_fds(sock, [json.dumps({"cwd": cwd, "env": env, "limits": limits, "token": token}).encode()], list(fds))
+            request = {"cwd": cwd, "env": env, "limits": limits, "isolation": isolation, "token": token}
+            socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
             if not self.lock.wait_for(lambda: token in self.forked or self.sock is None, timeout=10):
                 raise OSError("the zygote did not answer")
             if token not in self.forked:

@@ -21,7 +21,7 @@ from grader.sandbox.protocol import pack, read_frame, unpack, write_all
 
 def apply_limits(limits: dict[str, Any]) -> list[str]:
     """Resource limits for this process and its children; returns the layers applied."""
-    applied = []
+    applied = ["resource-limits"]
 
     def setlimit(which: int, value: int) -> None:
         soft, hard = resource.getrlimit(which)
@@ -31,16 +31,17 @@ def apply_limits(limits: dict[str, Any]) -> list[str]:
 
     if limits.get("memory_mb"):
         setlimit(resource.RLIMIT_AS, int(limits["memory_mb"]) * 1024 * 1024)
-        applied.append("address-space")
     if limits.get("cpu_seconds"):
         cpu = int(limits["cpu_seconds"])
         soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1 if hard == resource.RLIM_INFINITY else hard))
-        applied.append("cpu-time")
     setlimit(resource.RLIMIT_FSIZE, int(limits.get("file_mb", 16)) * 1024 * 1024)
     setlimit(resource.RLIMIT_NOFILE, int(limits.get("open_files", 64)))
     setlimit(resource.RLIMIT_CORE, 0)
-    applied += ["file-size", "open-files", "no-core-dumps"]
+    try:
+        os.nice(10)  # a looping student yields the CPU to the grader and the other sandboxes
+    except OSError:
+        pass
     return applied
 
 
@@ -71,7 +72,7 @@ def _describe(exc: BaseException, root: str) -> dict[str, Any]:
     return {"type": type(exc).__name__, "mro": mro, "message": message, "where": _where(exc.__traceback__, root)}
 
 
-def serve(req_fd: int, resp_fd: int, root: str) -> None:
+def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[str]] = ([], [])) -> None:
     modules: dict[str, Any] = {}
 
     def reply(message: dict[str, Any]) -> None:
@@ -82,7 +83,7 @@ def serve(req_fd: int, resp_fd: int, root: str) -> None:
                                                    "message": f"the result could not be sent: {type(e).__name__}", "where": ""}})
         write_all(resp_fd, data)
 
-    reply({"op": "ready", "pid": os.getpid()})
+    reply({"op": "ready", "pid": os.getpid(), "layers": layers[0], "missing": layers[1]})
     while True:
         try:
             head, body = read_frame(req_fd)
@@ -123,20 +124,26 @@ def serve(req_fd: int, resp_fd: int, root: str) -> None:
         reply({"op": "raised", "error": {"type": "ProtocolError", "mro": [], "message": f"unknown op {op!r}", "where": ""}})
 
 
-def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any]) -> None:
+def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
+                layers: tuple[list[str], list[str]] = ([], [])) -> None:
     """Limit this process, then serve calls from the working directory. Never returns."""
     root = os.path.realpath(os.getcwd())
-    apply_limits(limits)
+    applied = apply_limits(limits)
     _isolate_path(root)
     sys.argv = ["submission"]
     sys.setrecursionlimit(3000)
-    serve(req_fd, resp_fd, root)
+    serve(req_fd, resp_fd, root, (layers[0] + applied, layers[1]))
     # Leftover non-daemon threads of the student must not keep the sandbox alive.
     os._exit(0)
 
 
 def main() -> None:
-    run_sandbox(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]))
+    from grader.sandbox.isolation import apply_isolation
+    from grader.sandbox.zygote import _preload
+
+    _preload()  # before the uid drop: the interpreter's own files may not be readable after it
+    layers = apply_isolation(json.loads(sys.argv[4]))
+    run_sandbox(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), layers)
 
 
 if __name__ == "__main__":
