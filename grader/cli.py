@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
@@ -16,8 +17,9 @@ from . import __version__
 from .errors import GraderError
 from .exercise import ID_RE, Exercise, builtin_course, load_exercises
 from .feedback import Feedback
+from .gradebook import Gradebook, default_path
 from .grading import Options, grade
-from .report import RunReport
+from .report import MARK, RunReport
 from .results import SubmissionResult
 from .sandbox.host import Limits, probe
 from .submissions import discover, load_submission
@@ -138,8 +140,13 @@ def cli() -> None:
               help="Grading worker processes.")
 @click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write one Markdown feedback file per student here.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The gradebook (SQLite; default: gradebook.sqlite beside the submissions folder).")
+@click.option("--no-db", is_flag=True, envvar="GRADER_NO_DB", help="Do not read or write a gradebook.")
+@click.option("--regrade", is_flag=True, help="Grade every submission, even those unchanged since the gradebook's last run.")
 @_common
-def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir: Path | None,
+def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path | None, no_db: bool, regrade: bool,
+          exercises_dir: Path | None,
           exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
           submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool) -> None:
     """Grade every submission in SUBMISSIONS (one subfolder or .py file per student)."""
@@ -149,16 +156,39 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox)
     index = {str(s.path): i for i, s in enumerate(subs)}
+    by_path = {str(s.path): s for s in subs}
     report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
+    book = Gradebook(db_path) if db_path else None if no_db else Gradebook(default_path(submissions))
     try:
-        with click.progressbar(length=len(subs), label=f"grading {len(subs)} submissions", file=sys.stderr,
+        todo = subs
+        if book is not None:
+            book.start_run(exercises, submissions)
+            # the gradebook's folder is no sandbox's business either
+            options = dataclasses.replace(options, limits=dataclasses.replace(
+                options.limits, hide=(*options.limits.hide, str(book.path.parent))))
+            todo = []
+            for i, s in enumerate(subs):
+                stored = None if regrade else book.unchanged(s)
+                if stored is None:
+                    todo.append(s)
+                else:
+                    report.add(i, stored)
+            if len(todo) < len(subs):
+                click.echo(f"{len(subs) - len(todo)} submissions unchanged since they were graded: results kept "
+                           f"from {book.path} (--regrade grades them again)", err=True)
+        with click.progressbar(length=len(todo), label=f"grading {len(todo)} submissions", file=sys.stderr,
                                show_pos=True) as bar:
 
             def on_result(result: SubmissionResult) -> None:
+                if book is not None:
+                    book.record(by_path[result.path], result)  # one transaction: a kill loses nobody graded
                 report.add(index[result.path], result)
                 bar.update(1)
 
-            grade(exercises, subs, options, on_result=on_result, keep=False)
+            if todo:
+                grade(exercises, todo, options, on_result=on_result, keep=False)
+        if book is not None:
+            book.finish_run()
         if output is None:
             report.write(sys.stdout)
         else:
@@ -166,6 +196,8 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, exercises_dir
             click.echo(f"graded {report.count} submissions (mean {report.total / max(report.count, 1):.2f}); wrote {output}")
     finally:
         report.close()
+        if book is not None:
+            book.close()
 
 
 @cli.command("check")
@@ -241,6 +273,27 @@ def doctor() -> None:
     uid = "root: sandboxes drop to an unprivileged uid" if os.geteuid() == 0 else "not root: sandboxes keep your uid"
     click.echo(f"{len(layers)} layers active, {len(missing)} missing ({uid})")
     sys.exit(1 if missing else 0)
+
+
+@cli.command("results")
+@click.argument("submissions", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The gradebook (default: gradebook.sqlite beside SUBMISSIONS, or in this folder).")
+def results_command(submissions: Path | None, db_path: Path | None) -> None:
+    """Print the gradebook: the latest result of every student."""
+    path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
+    if not path.is_file():
+        raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
+    with Gradebook(path) as book:
+        rows = list(book.latest())
+    if not rows:
+        click.echo(f"{path}: no graded submissions yet")
+        return
+    width = max(len(r.student) for r in rows)
+    for r in rows:
+        marks = "  ".join(f"{MARK[e.status]} {e.id}" for e in r.result.exercises)
+        late = "  LATE" if r.late else ""
+        click.echo(f"{r.student:<{width}}  {r.score:7.2f} / {r.max_score:<7g} {r.graded_at}{late}  {marks}")
 
 
 @cli.command("list")

@@ -11,10 +11,13 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
 import pytest
 
@@ -143,18 +146,28 @@ def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) 
 # --------------------------------------------------------------------------- parallel
 
 
-def _grade_chunk(exercise_paths: list[str], submission_paths: list[str], options: Options) -> list[SubmissionResult]:
+_RESULTS: Any = None  # in a grading worker: the queue each finished submission goes to
+
+
+def _init_worker(queue: Any) -> None:
+    global _RESULTS
+    _RESULTS = queue
+
+
+def _grade_chunk(exercise_paths: list[str], submission_paths: list[str], options: Options) -> int:
     exercises = [load_exercise(p) for p in exercise_paths]
     submissions = [load_submission(p) for p in submission_paths]
-    return run_session(exercises, submissions, options)
+    run_session(exercises, submissions, options, on_result=_RESULTS.put)
+    return len(submissions)
 
 
 def grade(exercises: list[Exercise], submissions: list[Submission], options: Options,
           on_result: Callable[[SubmissionResult], None] | None = None, keep: bool = True) -> list[SubmissionResult]:
     """Grade every submission; with jobs > 1, chunks go to worker processes started clean.
 
-    Results stream to `on_result` as submissions finish; with keep=False they are not also
-    collected (a class of thousands then costs no more memory than a class of ten).
+    Results stream to `on_result` one by one as submissions finish (from any worker); with
+    keep=False they are not also collected, so a class of thousands costs no more memory than
+    a class of ten.
     """
     if options.jobs <= 1 or len(submissions) <= 1:
         results = run_session(exercises, submissions, options, on_result)
@@ -165,19 +178,40 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
     ex_paths = [str(ex.source_path) for ex in exercises]
     results: dict[str, SubmissionResult] = {}
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending: set[Future] = {pool.submit(_grade_chunk, ex_paths, [str(s.path) for s in chunk], options) for chunk in chunks}
+    queue = ctx.Queue()
+    received = 0
+
+    def take(block_for: float) -> bool:
+        nonlocal received
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    for r in fut.result():
-                        if keep:
-                            results[r.path] = r
-                        if on_result is not None:
-                            on_result(r)
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+            r = queue.get(timeout=block_for)
+        except Empty:
+            return False
+        received += 1
+        if keep:
+            results[r.path] = r
+        if on_result is not None:
+            on_result(r)
+        return True
+
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
+            pending: set[Future] = {pool.submit(_grade_chunk, ex_paths, [str(s.path) for s in chunk], options)
+                                    for chunk in chunks}
+            try:
+                while pending:
+                    take(0.05)
+                    done = {f for f in pending if f.done()}
+                    for fut in done:
+                        fut.result()  # a worker's error surfaces here
+                    pending -= done
+            except BaseException:
+                for fut in pending:
+                    fut.cancel()
+                raise
+        while received < len(submissions) and take(2.0):
+            pass  # the last results may still be in the queue's pipe
+    except BrokenProcessPool as e:
+        raise GraderError(f"a grading worker died ({e}); every submission graded so far is kept: "
+                          "run the same command again to grade the rest") from None
     return [results[str(s.path)] for s in submissions] if keep else []

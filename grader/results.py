@@ -50,7 +50,9 @@ class ExerciseResult:
             "score": self.score, "max_score": self.max_score, "file": self.file, "message": self.message,
             "checks": [{"name": c.name, "status": c.status, "score": c.score, "max_score": c.max_score,
                         "visibility": c.visibility, "message": c.message} for c in self.checks],
-            "misconceptions": [{"id": m.id, "title": m.title, "evidence": m.evidence} for m in self.misconceptions],
+            "misconceptions": [{"id": m.id, "title": m.title, "evidence": m.evidence, "explanation": m.explanation}
+                               for m in self.misconceptions],
+            "observation": self.observation,
             "feedback": self.feedback,
         }
 
@@ -80,5 +82,6 @@ class SubmissionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "score": self.score, "max_score": self.max_score,
-                "seconds": round(self.seconds, 4), "exercises": [e.to_dict() for e in self.exercises],
+                "seconds": round(self.seconds, 4), "sandbox": list(self.sandbox),
+                "exercises": [e.to_dict() for e in self.exercises],
                 "output": {"stdout": self.stdout, "stderr": self.stderr}}

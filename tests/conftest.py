@@ -20,6 +20,7 @@ def grade(*args: str, cwd: Path | None = None, timeout: float = 240) -> subproce
     """Run the installed `grade` command (as `python -m grader`, the same entry point)."""
     env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)
+    env.setdefault("GRADER_NO_DB", "1")  # hermetic: a test that wants a gradebook passes --db
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, capture_output=True,
                           text=True, timeout=timeout, env=env)
 

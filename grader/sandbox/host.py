@@ -46,6 +46,18 @@ class Limits:
     hide: tuple[str, ...] = ()  # folders a sandbox must not see (exercises, solutions, submissions ...)
 
 
+def _sandbox_base(hide: tuple[str, ...]) -> str:
+    """Where sandbox folders go: the temp folder, unless it lies in a folder sandboxes must not see."""
+    def hidden(path: str) -> bool:
+        real = os.path.realpath(path) + os.sep
+        return any(real.startswith(os.path.realpath(h) + os.sep) for h in hide)
+
+    for base in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(base) and not hidden(base):
+            return base
+    return tempfile.gettempdir()  # the sandbox will report the folder it could not hide
+
+
 def sandbox_uid() -> int | None:
     """The unprivileged uid for this grading process's sandboxes (root only)."""
     return SANDBOX_UID_BASE + os.getpid() % 4000 if os.geteuid() == 0 else None
@@ -121,7 +133,7 @@ class Sandbox:
         if self.restarts > MAX_RESTARTS:
             self.gave_up = Crashed(f"not run: the sandbox had crashed or timed out {MAX_RESTARTS} times already")
             return self.gave_up
-        self.tmp = tempfile.mkdtemp(prefix="grader-sandbox-")
+        self.tmp = tempfile.mkdtemp(prefix="grader-sandbox-", dir=_sandbox_base(self.limits.hide))
         work = Path(self.tmp, "work")
         work.mkdir()
         for rel, data in self.files.items():
@@ -134,7 +146,7 @@ class Sandbox:
                 os.chown(folder, uid, uid)
                 for name in names:
                     os.chown(os.path.join(folder, name), uid, uid)
-        isolation = {"hide": list(self.limits.hide), "uid": uid}
+        isolation = {"hide": list(self.limits.hide), "uid": uid, "cwd": str(work)}
         env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
         env.update(SINGLE_THREAD)
         env.update({"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work)})

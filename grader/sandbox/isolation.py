@@ -45,7 +45,7 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
-def namespaces(hide: list[str]) -> tuple[list[str], list[str]]:
+def namespaces(hide: list[str], cwd: str = "") -> tuple[list[str], list[str]]:
     """Private network and mount namespaces; cover the hidden paths. Returns (applied, missing)."""
     if os.geteuid() != 0:
         return [], ["network-namespace: needs root (or bubblewrap)", "private-filesystem: needs root (or bubblewrap)"]
@@ -59,7 +59,9 @@ def namespaces(hide: list[str]) -> tuple[list[str], list[str]]:
     flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
     failed = []
     for path in sorted(set(hide), key=len):
-        if os.path.isdir(path) and libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, b"size=4k,mode=555") != 0:
+        if cwd and (cwd + os.sep).startswith(path.rstrip(os.sep) + os.sep):
+            failed.append(f"{path} (it holds the sandbox's own folder: set TMPDIR elsewhere)")
+        elif os.path.isdir(path) and libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, b"size=4k,mode=555") != 0:
             failed.append(f"{path} ({os.strerror(ctypes.get_errno())})")
     if failed:
         return applied, [f"private-filesystem: could not hide {', '.join(failed)}"]
@@ -107,7 +109,8 @@ def apply_isolation(spec: dict[str, Any]) -> tuple[list[str], list[str]]:
     """All layers, in the order they must go: namespaces (need root), then the uid drop, then seccomp."""
     applied: list[str] = []
     missing: list[str] = []
-    for a, m in (namespaces(list(spec.get("hide", []))), drop_privileges(spec.get("uid")), seccomp_filter()):
+    ns = namespaces(list(spec.get("hide", [])), os.path.realpath(spec.get("cwd", "")) if spec.get("cwd") else "")
+    for a, m in (ns, drop_privileges(spec.get("uid")), seccomp_filter()):
         applied += a
         missing += m
     return applied, missing

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -90,7 +91,7 @@ def serve(control: int) -> None:
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children: set[int] = set()
+    children: dict[int, str] = {}  # pid -> working folder
 
     def reap() -> None:
         while children:
@@ -100,7 +101,7 @@ def serve(control: int) -> None:
                 return
             if pid == 0:
                 return
-            children.discard(pid)
+            children.pop(pid, None)
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             sock.send(json.dumps({"exited": pid, "code": code}).encode())
 
@@ -117,9 +118,18 @@ def serve(control: int) -> None:
         try:
             data, fds, _, _ = socket.recv_fds(sock, MAX_REQUEST, 4)
         except OSError:
-            return
+            data = b""
         if not data:
-            return  # the grader is gone: so is the zygote
+            # the grader is gone (even by SIGKILL): so are its sandboxes and the zygote
+            for pid, cwd in children.items():
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                folder = os.path.dirname(cwd)
+                if os.path.basename(folder).startswith("grader-sandbox-"):
+                    shutil.rmtree(folder, ignore_errors=True)
+            return
         request = json.loads(data)
         if len(fds) != 4:
             for fd in fds:
@@ -131,7 +141,7 @@ def serve(control: int) -> None:
             _child(request, fds, sock.fileno(), wakeup)
         for fd in fds:
             os.close(fd)
-        children.add(pid)
+        children[pid] = str(request.get("cwd", ""))
         sock.send(json.dumps({"forked": pid, "token": request.get("token")}).encode())
         reap()
 
