@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -147,17 +148,37 @@ def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) 
 
 
 _RESULTS: Any = None  # in a grading worker: the queue each finished submission goes to
+_BUSY = False  # in a grading worker: a chunk is being graded
 
 
 def _init_worker(queue: Any) -> None:
+    """A grading worker ignores Ctrl-C (the terminal sends it to the whole group); the grader
+    stops it with SIGTERM, which ends the chunk in hand the way Ctrl-C would, sandboxes included."""
     global _RESULTS
     _RESULTS = queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    queue.put(("worker", os.getpid()))
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if _BUSY:
+        raise KeyboardInterrupt  # unwinds the pytest session: every sandbox is stopped and removed
+    from .sandbox.host import shutdown
+
+    shutdown()
+    os._exit(0)
 
 
 def _grade_chunk(exercise_paths: list[str], submission_paths: list[str], options: Options) -> int:
+    global _BUSY
     exercises = [load_exercise(p) for p in exercise_paths]
     submissions = [load_submission(p) for p in submission_paths]
-    run_session(exercises, submissions, options, on_result=_RESULTS.put)
+    _BUSY = True
+    try:
+        run_session(exercises, submissions, options, on_result=_RESULTS.put)
+    finally:
+        _BUSY = False
     return len(submissions)
 
 
@@ -180,6 +201,7 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     received = 0
+    workers: list[int] = []
 
     def take(block_for: float) -> bool:
         nonlocal received
@@ -187,6 +209,9 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
             r = queue.get(timeout=block_for)
         except Empty:
             return False
+        if isinstance(r, tuple):  # ("worker", pid): a worker has started
+            workers.append(r[1])
+            return True
         received += 1
         if keep:
             results[r.path] = r
@@ -208,6 +233,11 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
             except BaseException:
                 for fut in pending:
                     fut.cancel()
+                for pid in workers:  # our own workers, by pid: they stop their sandboxes and exit
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
                 raise
         while received < len(submissions) and take(2.0):
             pass  # the last results may still be in the queue's pipe

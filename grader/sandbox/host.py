@@ -129,6 +129,13 @@ class Sandbox:
     # -------------------------------------------------------------- lifecycle
 
     def _start(self) -> Crashed | None:
+        try:
+            return self._launch()
+        except BaseException:  # interrupted half-way (Ctrl-C): leave no process and no folder behind
+            self._stop()
+            raise
+
+    def _launch(self) -> Crashed | None:
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
             self.gave_up = Crashed(f"not run: the sandbox had crashed or timed out {MAX_RESTARTS} times already")
@@ -178,21 +185,21 @@ class Sandbox:
         return None
 
     def _stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.kill()  # SIGKILL to the whole group; its output pipes close as it dies
-        for fd in (self.req, self.resp):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        for d in self.drains:
-            d.join(timeout=1)
-        self.outputs.append((self.drains[0].text(), self.drains[1].text()))
-        self.proc = None
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
+        """Kill the sandbox's group and remove its folder; safe to call at any point, more than once."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.kill()  # SIGKILL to the whole group; its output pipes close as it dies
+            for fd in (self.req, self.resp):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            for d in self.drains:
+                d.join(timeout=1)
+            self.outputs.append((self.drains[0].text(), self.drains[1].text()))
+        tmp, self.tmp = self.tmp, None
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def close(self) -> None:
         self._stop()
@@ -464,16 +471,33 @@ class ZygoteLauncher:
             return self.exits.pop(pid, None)
 
     def close(self) -> None:
+        """Stop the zygote: closing its socket makes it kill and clean up its sandboxes, then exit."""
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
         if self.proc is not None:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
             self.proc = None
 
 
 _LAUNCHER: SpawnLauncher | ZygoteLauncher | None = None
+
+
+def shutdown() -> None:
+    """Stop this process's zygote (and with it any sandbox still running)."""
+    if isinstance(_LAUNCHER, ZygoteLauncher):
+        _LAUNCHER.close()
 
 
 def launcher() -> SpawnLauncher | ZygoteLauncher:
