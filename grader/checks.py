@@ -649,5 +649,5 @@ def build_exercise_result(run: ExerciseRun | None, ex: Exercise, location: Locat
         status = "timeout"
     else:
         status = "failed"
-    return ExerciseResult(ex.id, ex.title, status, score, max_score, checks, file=location.file,
+    return ExerciseResult(ex.id, ex.title, status, score, max_score, checks, file=location.origin or location.file,
                           message=run.load_problem or "")

@@ -221,9 +221,9 @@ class Gradebook:
             return None
         return result_from_json(json.loads(row[4]))
 
-    def record(self, sub: Submission | None, result: SubmissionResult, meta: dict[str, Any] | None = None) -> None:
+    def record(self, sub: Submission | None, result: SubmissionResult) -> None:
         """Store one graded submission in one transaction."""
-        meta = meta or {}
+        meta = dict(result.meta)
         with self._transaction():
             cur = self.db.execute(
                 "INSERT INTO submissions (run_id, student, path, content_hash, exercises_hash, grader_version, "
@@ -284,4 +284,5 @@ def result_from_json(d: dict[str, Any]) -> SubmissionResult:
                                         e.get("feedback", ""), e.get("file"), e.get("message", ""), e.get("observation", "")))
     out = d.get("output", {})
     return SubmissionResult(d["id"], d["path"], tuple(exercises), out.get("stdout", ""), out.get("stderr", ""),
-                            seconds=d.get("seconds", 0.0), sandbox=tuple(d.get("sandbox", ())))
+                            warnings=tuple(d.get("warnings", ())), seconds=d.get("seconds", 0.0),
+                            sandbox=tuple(d.get("sandbox", ())), meta=tuple((d.get("student") or {}).items()))

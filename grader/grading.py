@@ -31,7 +31,7 @@ from .feedback import Feedback
 from .quiz import grade_quiz
 from .results import ExerciseResult, SubmissionResult
 from .sandbox.host import Limits
-from .submissions import Submission, load_submission
+from .submissions import Submission
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
         out.append(result)
     sub = run.submission
     return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr,
-                            seconds=time.perf_counter() - started, sandbox=layers)
+                            warnings=sub.problems, seconds=time.perf_counter() - started, sandbox=layers,
+                            meta=sub.meta)
 
 
 def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:
@@ -170,10 +171,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     os._exit(0)
 
 
-def _grade_chunk(exercise_paths: list[str], submission_paths: list[str], options: Options) -> int:
+def _grade_chunk(exercise_paths: list[str], submissions: list[Submission], options: Options) -> int:
     global _BUSY
     exercises = [load_exercise(p) for p in exercise_paths]
-    submissions = [load_submission(p) for p in submission_paths]
     _BUSY = True
     try:
         run_session(exercises, submissions, options, on_result=_RESULTS.put)
@@ -221,8 +221,8 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
 
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
-            pending: set[Future] = {pool.submit(_grade_chunk, ex_paths, [str(s.path) for s in chunk], options)
-                                    for chunk in chunks}
+            # submissions travel as data (grouped LMS downloads and zips have no single path to re-read)
+            pending: set[Future] = {pool.submit(_grade_chunk, ex_paths, chunk, options) for chunk in chunks}
             try:
                 while pending:
                     take(0.05)

@@ -67,6 +67,7 @@ class SubmissionResult:
     warnings: tuple[str, ...] = field(default=())
     seconds: float = 0.0  # wall clock from the first check to the feedback
     sandbox: tuple[str, ...] = ()  # the isolation layers its sandbox had (empty if none was needed)
+    meta: tuple[tuple[str, object], ...] = ()  # what the platform says: name, lms_id, late, submitted_at
 
     @property
     def score(self) -> float:
@@ -82,6 +83,7 @@ class SubmissionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "path": self.path, "score": self.score, "max_score": self.max_score,
-                "seconds": round(self.seconds, 4), "sandbox": list(self.sandbox),
+                "seconds": round(self.seconds, 4), "sandbox": list(self.sandbox), "student": dict(self.meta),
+                "warnings": list(self.warnings),
                 "exercises": [e.to_dict() for e in self.exercises],
                 "output": {"stdout": self.stdout, "stderr": self.stderr}}

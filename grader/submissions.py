@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import json
 import re
+import stat
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import SubmissionError
 from .exercise import Exercise
@@ -23,6 +26,7 @@ class SourceFile:
     path: str  # relative to the submission root, with '/'
     data: bytes
     read_problem: str | None = None  # why it could not be read, as a one-line message
+    origin: str | None = None  # the file it came from, when not itself (a notebook)
 
     @cached_property
     def _parsed(self) -> tuple[ast.Module | None, str | None]:
@@ -40,6 +44,18 @@ class SourceFile:
 
 
 MAX_ANSWERS_BYTES = 256 * 1024
+MAX_ZIP_BYTES = 20_000_000  # uncompressed, all members together
+MAX_ZIP_MEMBERS = 500
+ANSWER_NAMES = ("answers.yaml", "answers.yml")
+GRADESCOPE_METADATA = "submission_metadata.json"
+
+# Canvas "Download Submissions": <lastfirst>_[LATE_]<user_id>_<attachment_id>_<original name>
+CANVAS_FILE = re.compile(r"^(?P<name>[a-z0-9]+|anon)_(?:(?P<late>LATE)_)?(?P<uid>\d+)_(?P<fid>\d+)_(?P<file>.+)$")
+CANVAS_TEXT = re.compile(r"^(?P<name>[a-z0-9]+|anon)_(?:LATE_)?(?P<uid>\d+)_(?:text|link)\.html$")
+# Moodle "Download all submissions": folders <Full name>_<participant>_assignsubmission_<plugin>,
+# or flat files <Full name>_<participant>_assignsubmission_file_<original name>
+MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)$")
+MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_file_(?P<file>.+)$")
 
 
 @dataclass(frozen=True)
@@ -48,12 +64,18 @@ class Submission:
     path: Path
     files: tuple[SourceFile, ...]
     answers: tuple[tuple[str, str | None], ...] = ()  # root-level YAML files (quiz answers): name → text
+    problems: tuple[str, ...] = ()  # one-line messages about files that were left out
+    meta: tuple[tuple[str, object], ...] = ()  # name, lms_id, late, submitted_at, platform
 
     def answers_text(self, name: str) -> str | None:
         return dict(self.answers).get(name)
 
     def file_map(self) -> dict[str, bytes]:
         return {f.path: f.data for f in self.files}
+
+    @property
+    def info(self) -> dict[str, object]:
+        return dict(self.meta)
 
 
 @dataclass(frozen=True)
@@ -64,77 +86,262 @@ class Location:
     module: str | None
     problem: str | None  # one-line message when the function cannot be used
     status: str = "found"  # found | missing | error
+    origin: str | None = None  # the student's file (a notebook's name, not the module made of it)
 
 
 def discover(folder: str | Path) -> list[Submission]:
-    """Every entry of the folder is one student's submission: a subfolder or a single .py file."""
+    """Every entry of the folder is one student's submission.
+
+    A subfolder, a single .py or .ipynb file, or a .zip; Canvas and Moodle bulk-download names
+    are recognised and grouped per student.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SubmissionError(f"{folder}: not a folder of submissions")
-    subs = []
+    subs: list[Submission] = []
+    canvas: dict[tuple[str, str], list[tuple[str, Path]]] = {}
+    canvas_late: set[tuple[str, str]] = set()
+    moodle: dict[tuple[str, str], list[tuple[str, Path]]] = {}
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name in SKIP_DIRS:
-            continue
-        if entry.is_symlink():
+        if entry.name.startswith(".") or entry.name in SKIP_DIRS or entry.is_symlink():
             continue  # a link could point anywhere; submissions are real files and folders
         if entry.is_dir():
+            m = MOODLE_FOLDER.match(entry.name)
+            if m:
+                key = (m["name"], m["pid"])
+                moodle.setdefault(key, []).extend((rel, entry / rel) for rel in _walk(entry, entry, all_files=True))
+            else:
+                subs.append(load_submission(entry))
+            continue
+        m = CANVAS_FILE.match(entry.name)
+        if m and not entry.name.endswith((".zip",)):
+            key = (m["name"], m["uid"])
+            canvas.setdefault(key, []).append((m["file"], entry))
+            if m["late"]:
+                canvas_late.add(key)
+            continue
+        if CANVAS_TEXT.match(entry.name):
+            continue  # a text or URL entry: nothing to run
+        m = MOODLE_FILE.match(entry.name)
+        if m:
+            moodle.setdefault((m["name"], m["pid"]), []).append((m["file"], entry))
+            continue
+        if entry.suffix in (".py", ".ipynb", ".zip"):
             subs.append(load_submission(entry))
-        elif entry.suffix == ".py":
-            subs.append(load_submission(entry))
+    for (name, uid), members in canvas.items():
+        meta = {"name": name, "lms_id": uid, "late": (name, uid) in canvas_late, "platform": "canvas"}
+        subs.append(_build(f"{name}_{uid}", folder / f"{name}_{uid}", _read_members(members), [], meta))
+    for (name, pid), members in moodle.items():
+        meta = {"name": name.replace("_", " "), "lms_id": pid, "platform": "moodle"}
+        sid = re.sub(r"\W+", "-", name).strip("-").lower() + f"_{pid}"
+        subs.append(_build(sid, folder / sid, _read_members(members), [], meta))
     if not subs:
-        raise SubmissionError(f"{folder}: no submissions found (expected one subfolder or .py file per student)")
+        raise SubmissionError(f"{folder}: no submissions found (expected one subfolder, .py, .ipynb or .zip per student)")
+    subs.sort(key=lambda s: s.id)
     return subs
 
 
 def load_submission(path: str | Path) -> Submission:
-    """One submission: a folder (every .py in it) or a single .py file."""
+    """One submission: a folder, a single .py or .ipynb file, or a .zip."""
     path = Path(path)
     if path.is_file():
-        if path.suffix != ".py":
-            raise SubmissionError(f"{path}: expected a .py file or a folder")
-        return Submission(path.stem, path, (_read_source(path, path.name),))
+        if path.suffix in (".py", ".ipynb"):
+            return _build(path.stem, path, _read_members([(path.name, path)]), [], {})
+        if path.suffix == ".zip":
+            entries, problems = _read_zip(path)
+            return _build(path.stem, path, entries, problems, {})
+        raise SubmissionError(f"{path}: expected a folder, a .py, .ipynb or .zip file")
     if not path.is_dir():
         raise SubmissionError(f"{path}: no such file or folder")
-    files = []
-    for p in sorted(_walk(path, path)):
-        files.append(_read_source(path / p, p))
-        if len(files) > MAX_FILES:
-            raise SubmissionError(f"{path}: more than {MAX_FILES} Python files")
-    answers = []
-    for p in sorted(path.glob("*.y*ml")):
-        if p.is_file() and not p.is_symlink() and p.suffix in (".yaml", ".yml"):
-            answers.append((p.name, _read_text(p)))
-    return Submission(path.name, path, tuple(files), tuple(answers))
+    members = [(rel, path / rel) for rel in _walk(path, path, all_files=True)]
+    if len(members) > MAX_FILES:
+        raise SubmissionError(f"{path}: more than {MAX_FILES} files")
+    return _build(path.name, path, _read_members(members), [], {})
 
 
-def _read_text(path: Path) -> str | None:
-    """A small text file of the submission, or None if it is too big or not UTF-8."""
-    try:
-        if path.stat().st_size > MAX_ANSWERS_BYTES:
-            return None
-        return path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+Entry = tuple[str, bytes | None, str | None]  # relative path, content (None if unreadable), problem
 
 
-def _walk(root: Path, top: Path) -> Iterable[str]:
+def _walk(root: Path, top: Path, all_files: bool = False) -> Iterable[str]:
+    """Relative paths of the gradable files below top: .py and .ipynb, answers and metadata at the root."""
     for entry in sorted(top.iterdir()):
         if entry.is_symlink() or entry.name.startswith(".") or entry.name in SKIP_DIRS:
-            continue
+            continue  # links are never followed: they could point outside the submission
         if entry.is_dir():
-            yield from _walk(root, entry)
-        elif entry.suffix == ".py" and entry.is_file():
+            yield from _walk(root, entry, all_files)
+        elif entry.is_file() and (entry.suffix in (".py", ".ipynb") or (
+                top == root and entry.name in (*ANSWER_NAMES, GRADESCOPE_METADATA))):
             yield entry.relative_to(root).as_posix()
 
 
-def _read_source(path: Path, rel: str) -> SourceFile:
+def _read_members(members: list[tuple[str, Path]]) -> list[Entry]:
+    out: list[Entry] = []
+    for rel, p in members:
+        try:
+            size = p.stat().st_size
+            if size > MAX_FILE_BYTES:
+                out.append((rel, None, f"{rel}: file is {size} bytes; at most {MAX_FILE_BYTES} are graded"))
+                continue
+            out.append((rel, p.read_bytes(), None))
+        except OSError as e:
+            out.append((rel, None, f"{rel}: cannot be read ({e.strerror})"))
+    return out
+
+
+def _read_zip(path: Path) -> tuple[list[Entry], list[str]]:
+    """The members of a student's zip, read in memory: nothing is extracted, nothing outside is touched."""
+    entries: list[Entry] = []
+    problems: list[str] = []
+    total = 0
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return SourceFile(rel, b"", f"{rel}: file is {size} bytes; at most {MAX_FILE_BYTES} are graded")
-        return SourceFile(rel, path.read_bytes())
-    except OSError as e:
-        return SourceFile(rel, b"", f"{rel}: cannot be read ({e.strerror})")
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_MEMBERS:
+                return [], [f"{path.name}: {len(infos)} members; at most {MAX_ZIP_MEMBERS} are read"]
+            for info in infos:
+                name = info.filename
+                if info.is_dir():
+                    continue
+                parts = PurePosixPath(name.replace("\\", "/")).parts
+                if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+                    problems.append(f"{path.name}: member '{name[:80]}' points outside the submission; skipped")
+                    continue
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    problems.append(f"{path.name}: member '{name[:80]}' is a link; skipped")
+                    continue
+                if any(p.startswith(".") or p in SKIP_DIRS for p in parts) or parts[0] == "__MACOSX":
+                    continue
+                if not (name.endswith((".py", ".ipynb")) or parts[-1] in (*ANSWER_NAMES, GRADESCOPE_METADATA)):
+                    continue
+                budget = min(MAX_FILE_BYTES, MAX_ZIP_BYTES - total)
+                with zf.open(info) as f:
+                    data = f.read(budget + 1)  # never trust the declared size: read at most the budget
+                if len(data) > budget:
+                    problems.append(f"{path.name}: member '{name[:80]}' unpacks to more than {budget} bytes; "
+                                    "the rest of the archive is not read")
+                    break
+                total += len(data)
+                entries.append(("/".join(parts), data, None))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError, RuntimeError) as e:
+        return [], [f"{path.name}: not a readable zip file ({type(e).__name__}: {str(e)[:100]})"]
+    # a zip that holds one top folder (hw1/similarity.py) is graded from inside it
+    tops = {e[0].split("/")[0] for e in entries}
+    if len(tops) == 1 and all("/" in e[0] for e in entries):
+        top = tops.pop() + "/"
+        entries = [(rel[len(top):], data, problem) for rel, data, problem in entries]
+    return entries, problems
+
+
+def _build(sid: str, path: Path, entries: list[Entry], problems: list[str], meta: dict[str, object]) -> Submission:
+    files: list[SourceFile] = []
+    answers: list[tuple[str, str | None]] = []
+    taken = {rel for rel, _, _ in entries if rel.endswith(".py")}
+    for rel, data, problem in sorted(entries, key=lambda e: e[0]):
+        name = rel.rsplit("/", 1)[-1]
+        if name in ANSWER_NAMES and "/" not in rel:
+            answers.append((name, _text(data)))
+        elif name == GRADESCOPE_METADATA and "/" not in rel:
+            meta = {**_gradescope_meta(data, problems), **meta}
+        elif rel.endswith(".py"):
+            files.append(SourceFile(rel, data or b"", problem))
+        elif rel.endswith(".ipynb"):
+            target = rel[:-6] + ".py"
+            if target in taken:
+                target = rel[:-6] + "_ipynb.py"
+            taken.add(target)
+            if problem:
+                files.append(SourceFile(target, b"", problem, rel))
+            else:
+                source, error = notebook_source(data or b"", rel)
+                files.append(SourceFile(target, source, error, rel))
+    if len(files) > MAX_FILES:
+        raise SubmissionError(f"{path}: more than {MAX_FILES} Python files")
+    return Submission(sid, path, tuple(files), tuple(answers), tuple(problems), tuple(meta.items()))
+
+
+def _text(data: bytes | None) -> str | None:
+    if data is None or len(data) > MAX_ANSWERS_BYTES:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _gradescope_meta(data: bytes | None, problems: list[str]) -> dict[str, object]:
+    """Student identity and submission time from Gradescope's submission_metadata.json."""
+    try:
+        doc = json.loads(data or b"")
+        users = doc.get("users") or [{}]
+        user = users[0] if isinstance(users[0], dict) else {}
+        meta: dict[str, object] = {"platform": "gradescope"}
+        if user.get("name"):
+            meta["name"] = str(user["name"])[:200]
+        if user.get("id") is not None:
+            meta["lms_id"] = str(user["id"])[:64]
+        if user.get("email"):
+            meta["email"] = str(user["email"])[:200]
+        if doc.get("created_at"):
+            meta["submitted_at"] = str(doc["created_at"])[:64]
+        return meta
+    except (ValueError, AttributeError, IndexError, TypeError) as e:
+        problems.append(f"{GRADESCOPE_METADATA}: not the expected JSON ({type(e).__name__}); identity unknown")
+        return {}
+
+
+# --------------------------------------------------------------------------- notebooks
+
+_MAGIC = re.compile(r"^(\s*)(%|!|\?)")
+_ASSIGN_MAGIC = re.compile(r"^(\s*[\w.]+\s*=\s*)[%!]")
+_HELP = re.compile(r"^\s*[\w.]+\?\??\s*$")
+
+
+def neutralise_ipython(cell: str) -> str:
+    """IPython-only lines become inert Python: never run, and the cell still parses.
+
+    `%%magic` cells are commented out whole; `%magic`, `!shell`, `?help` and `obj?` lines become
+    `pass`; `x = %magic` / `x = !cmd` become `x = None`. The original text stays as a comment.
+    """
+    lines = cell.split("\n")
+    if lines and lines[0].lstrip().startswith("%%"):
+        return "\n".join(f"# [grader: cell magic not run] {line}" for line in lines)
+    out = []
+    for line in lines:
+        m = _ASSIGN_MAGIC.match(line)
+        if m:
+            out.append(f"{m.group(1)}None  # [grader: IPython not run] {line.strip()}")
+        elif _MAGIC.match(line) or _HELP.match(line):
+            indent = _MAGIC.match(line).group(1) if _MAGIC.match(line) else re.match(r"^\s*", line).group(0)
+            out.append(f"{indent}pass  # [grader: IPython not run] {line.strip()}")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def notebook_source(data: bytes, rel: str) -> tuple[bytes, str | None]:
+    """The code cells of a notebook as one Python module (outputs ignored), or a one-line problem."""
+    import nbformat
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return b"", f"{rel}: not UTF-8 text (byte {e.start})"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as e:  # nbformat raises several kinds for malformed files
+        detail = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        return b"", f"{rel}: not a valid Jupyter notebook ({detail})"
+    language = (nb.get("metadata", {}).get("language_info", {}) or {}).get("name", "python")
+    if language and language != "python":
+        return b"", f"{rel}: a {language} notebook; a Python one is expected"
+    parts = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            if isinstance(source, list):
+                source = "".join(source)
+            parts.append(f"# --- {rel}, cell {i + 1}\n{neutralise_ipython(source)}")
+    return ("\n\n".join(parts) + "\n").encode(), None
 
 
 def _parse(data: bytes, rel: str) -> tuple[ast.Module | None, str | None]:
@@ -188,13 +395,15 @@ def locate(submission: Submission, exercise: Exercise) -> Location:
     if candidates:
         chosen = next((f for f in candidates if f.path == preferred), None) \
             or next((f for f in candidates if f.path.endswith("/" + preferred)), None) or candidates[0]
-        return Location(chosen.path, module_name(chosen.path), None)
+        return Location(chosen.path, module_name(chosen.path), None, origin=chosen.origin or chosen.path)
     broken = [f for f in submission.files if f.problem]
     # A file that does not parse but mentions the function is the likely home: report its problem.
     pattern = re.compile(rb"^\s*def\s+" + re.escape(name.encode()) + rb"\s*\(", re.M)
     for f in sorted(broken, key=lambda f: (f.path != preferred, f.path)):
         if pattern.search(f.data) or f.path == preferred:
             return Location(None, None, f.problem, "error")
+    if broken and not any(f.tree is not None for f in submission.files):
+        return Location(None, None, broken[0].problem, "error")  # nothing usable: the likely reason
     defined = sorted({n for f in submission.files if f.tree is not None for n in _bound_names(f.tree)})
     where = preferred if any(f.path == preferred for f in submission.files) else "any file of the submission"
     close = difflib.get_close_matches(name, defined, n=1, cutoff=0.5)

@@ -1,0 +1,494 @@
+"""Course-platform outputs: pure functions of the result objects (no I/O, no click).
+
+Formats (facts in shared/PLATFORMS.md): Gradescope results.json, PrairieLearn results.json,
+GitHub Classroom result JSON (and its base64 step output), JUnit XML, and CSV exports of the
+gradebook for Canvas, Moodle's offline grading worksheet and plain spreadsheets.
+
+Every string taken from a submission is untrusted. Each format gets it in a form that is inert
+there: control characters removed (NUL breaks PostgreSQL-backed platforms and XML), Markdown
+escaped where the platform renders Markdown, XML built with ElementTree, CSV cells neutralised
+against formula injection, and every string capped (the platforms give no limits, or tight ones).
+
+Hidden checks: their messages name inputs and expected values, so every student-facing format
+withholds them ("hidden check failed") unless `reveal_hidden=True`; scores and statuses are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import GraderError
+from .feedback import md_block, md_escape
+from .results import CheckResult, ExerciseResult, SubmissionResult
+
+if TYPE_CHECKING:  # the gradebook pulls in sqlite3 and the submission loader: not needed at run time here
+    from .gradebook import StoredRow
+
+__all__ = [
+    "GRADESCOPE_VISIBILITIES", "canvas_csv", "clean", "csv_safe", "github_classroom", "github_classroom_output",
+    "gradescope", "junit_xml", "moodle_csv", "plain_csv", "prairielearn", "prairielearn_ungradable", "truncate",
+]
+
+GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
+# caps, in characters (the platforms document none, except where noted)
+OUTPUT_LIMIT = 100_000  # a whole Markdown summary
+TEST_OUTPUT_LIMIT = 10_000  # one check's output
+NAME_LIMIT = 500  # a test name
+STDOUT_LIMIT = 10_000  # what the student's code printed, inside a summary
+PRAIRIELEARN_LIMIT = 1_000_000  # bytes of JSON; PrairieLearn rejects more than 1 MiB
+GITHUB_MESSAGE_LIMIT = 1_000  # per test; the Classroom Python grader cuts at 500
+GITHUB_OUTPUT_LIMIT = 512 * 1024  # base64 characters; a job's outputs share 1 MB
+JUNIT_TEXT_LIMIT = 64_000  # failure text and system-out/err per suite
+JUNIT_ATTRIBUTE_LIMIT = 1_000
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_CANVAS_ID = re.compile(r"\(\d+\)\s*$")
+_CANVAS_IGNORED = re.compile(r"(current|final|override)\s+(score|points|grade)", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------ text helpers
+
+def clean(text: Any) -> str:
+    """Text safe for every format: `\\n` line ends; no C0 controls but tab and newline (so no NUL,
+    no ANSI escapes), no DEL, no lone surrogates, no XML non-characters."""
+    s = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _ILLEGAL.sub("", s)
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters; a cut text says that it was cut and how long it was."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n… [cut: {len(text):,} characters in all]"
+    if limit <= len(marker):
+        return text[:max(limit, 0)]
+    return text[:limit - len(marker)] + marker
+
+
+def _fit(raw: str, limit: int, render: Callable[[str], str] = str) -> str:
+    """render(raw), cutting raw until the rendered text fits `limit` (escaping can grow text)."""
+    out = render(raw)
+    n = len(raw)
+    while len(out) > limit and n > 0:
+        n = min(n - 1, n * limit // max(len(out), 1))
+        out = render(truncate(raw, n))
+    return out if len(out) <= limit else out[:limit]
+
+
+def _md_text(text: str) -> str:
+    """Untrusted text as inert Markdown: escaped inline, or a fenced block when it has several lines."""
+    if not text:
+        return ""
+    return md_block(text) if "\n" in text else md_escape(text)
+
+
+def _num(x: float) -> str:
+    """A score as a spreadsheet number: no exponent, at most 6 decimals, no trailing zeros."""
+    x = float(x)
+    if not math.isfinite(x):
+        return ""
+    x = round(x, 6)
+    if x == int(x):
+        return str(int(x))
+    return f"{x:.6f}".rstrip("0").rstrip(".")
+
+
+def _points(x: float) -> float:
+    x = float(x)
+    return round(x, 6) if math.isfinite(x) else 0.0
+
+
+def _checks(ex: ExerciseResult) -> tuple[CheckResult, ...]:
+    """The exercise's checks; an exercise that ran none (missing function, import error) is one
+    failed pseudo-check named "exercise" carrying the exercise's points, so every format shows it."""
+    if ex.checks:
+        return ex.checks
+    status = ex.status if ex.status in ("passed", "error", "timeout") else "failed"
+    return (CheckResult("exercise", status, ex.score, ex.max_score, "visible", ex.message or f"exercise {ex.status}"),)
+
+
+def _message(c: CheckResult, reveal_hidden: bool) -> str:
+    if c.visibility == "hidden" and not reveal_hidden:
+        return "" if c.status == "passed" else f"hidden check: {c.status} (its inputs and expected result are not shown)"
+    return clean(c.message)
+
+
+def _checks_passed(result: SubmissionResult) -> tuple[int, int]:
+    all_checks = [c for ex in result.exercises for c in _checks(ex)]
+    return sum(c.status == "passed" for c in all_checks), len(all_checks)
+
+
+def summary_markdown(result: SubmissionResult) -> str:
+    """Score, and per exercise its status, why it could not be graded, and the misconceptions named
+    with their explanations (trusted template output whose student values are already escaped)."""
+    parts = [f"**Score: {_num(result.score)} / {_num(result.max_score)}**"]
+    for ex in result.exercises:
+        parts.append(f"### {md_escape(clean(ex.title))} (`{clean(ex.id)}`): "
+                     f"{_num(ex.score)} / {_num(ex.max_score)} · {ex.status}")
+        if ex.message:
+            parts.append(md_escape(truncate(clean(ex.message), 2_000)))
+        for m in ex.misconceptions:
+            parts.append(f"**{md_escape(clean(m.title))}** (`{clean(m.id)}`)")
+            if m.explanation:
+                parts.append(truncate(clean(m.explanation), 5_000))
+        if not ex.misconceptions and ex.observation:
+            parts.append("What we saw: " + md_escape(truncate(clean(ex.observation), 2_000)))
+    if result.stdout:
+        parts.append("What your code printed:\n\n" + md_block(truncate(clean(result.stdout), STDOUT_LIMIT)))
+    return truncate("\n\n".join(parts), OUTPUT_LIMIT)
+
+
+def feedback_markdown(result: SubmissionResult) -> str:
+    """The student's feedback page: the exercises' rendered feedback (ExerciseResult.feedback) and output."""
+    parts = [f"Score: {_num(result.score)} / {_num(result.max_score)}"]
+    parts += [clean(ex.feedback).strip() for ex in result.exercises if ex.feedback.strip()]
+    if result.stdout:
+        parts.append("What your code printed:\n\n" + md_block(truncate(clean(result.stdout), STDOUT_LIMIT)))
+    return "\n\n".join(parts)
+
+
+# ------------------------------------------------------------------ Gradescope
+
+def gradescope(result: SubmissionResult, *, hidden_visibility: str = "after_published",
+               reveal_hidden: bool | None = None) -> dict[str, Any]:
+    """Gradescope's results.json: one test per check, named "exercise-id: check name".
+
+    `hidden_visibility` is the Gradescope visibility of hidden checks. Their messages are shown
+    only to instructors: withheld unless `reveal_hidden` (default: reveal only when
+    hidden_visibility is "hidden", i.e. never shown to students). Gradescope hides the total
+    from students while any test is hidden. `score` is the submission total (it replaces the
+    sum of the tests, which it equals).
+    """
+    if hidden_visibility not in GRADESCOPE_VISIBILITIES:
+        raise ValueError(f"hidden_visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, not {hidden_visibility!r}")
+    reveal = hidden_visibility == "hidden" if reveal_hidden is None else reveal_hidden
+    tests = []
+    for i, ex in enumerate(result.exercises, 1):
+        for j, c in enumerate(_checks(ex), 1):
+            tests.append({
+                "name": truncate(clean(f"{ex.id}: {c.name}"), NAME_LIMIT),
+                "number": f"{i}.{j}",
+                "score": _points(c.score),
+                "max_score": _points(c.max_score),
+                "status": "passed" if c.status == "passed" else "failed",
+                "output": _fit(_message(c, reveal), TEST_OUTPUT_LIMIT, _md_text),
+                "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
+                "tags": [clean(ex.id)],
+            })
+    return {
+        "score": _points(result.score),
+        "execution_time": round(max(result.seconds, 0.0), 3),
+        "output": summary_markdown(result),
+        "output_format": "md",
+        "test_output_format": "md",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {"submission": clean(result.id),
+                       "misconceptions": {clean(ex.id): [clean(m.id) for m in ex.misconceptions]
+                                          for ex in result.exercises}},
+    }
+
+
+# ------------------------------------------------------------------ PrairieLearn
+
+def _json_bytes(doc: Any) -> int:
+    # ensure_ascii (the default) is the largest encoding: the size holds for any way of dumping
+    return len(json.dumps(doc, allow_nan=False).encode())
+
+
+def prairielearn(result: SubmissionResult, *, reveal_hidden: bool = False,
+                 limit: int = PRAIRIELEARN_LIMIT) -> dict[str, Any]:
+    """PrairieLearn's results.json: score in [0, 1] (0 when there are no points), one test per
+    check with points, the feedback Markdown as `output` (PrairieLearn shows it as text).
+    Outputs are cut until the JSON is under `limit` bytes (PrairieLearn rejects > 1 MiB)."""
+    score = result.score / result.max_score if result.max_score > 0 else 0.0
+    score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
+    passed, total = _checks_passed(result)
+    titles = [clean(m.title) for ex in result.exercises for m in ex.misconceptions]
+    message = f"{passed} of {total} checks passed; {_num(result.score)} / {_num(result.max_score)} points"
+    if titles:
+        message += ". Misconceptions: " + "; ".join(dict.fromkeys(titles))
+    message = truncate(message, 2_000)
+    feedback = feedback_markdown(result)
+
+    output_cap, test_cap = OUTPUT_LIMIT, TEST_OUTPUT_LIMIT
+    while True:
+        tests = []
+        for ex in result.exercises:
+            for c in _checks(ex):
+                tests.append({
+                    "name": truncate(clean(f"{ex.id}: {c.name}"), NAME_LIMIT),
+                    "description": truncate(clean(ex.title), NAME_LIMIT),
+                    "points": _points(c.score),
+                    "max_points": _points(c.max_score),
+                    "message": truncate(_message(c, reveal_hidden), test_cap),
+                    "output": "",
+                })
+        doc = {"gradable": True, "score": score, "message": message,
+               "output": truncate(feedback, output_cap), "tests": tests}
+        if _json_bytes(doc) <= limit:
+            return doc
+        if output_cap == 0 and test_cap == 0:
+            break
+        output_cap, test_cap = output_cap // 2, test_cap // 2
+    # thousands of checks with long names: keep the grade, drop the per-check detail
+    doc = {"gradable": True, "score": score, "message": message + " (per-check results omitted: too large)",
+           "output": "", "tests": []}
+    return doc
+
+
+def prairielearn_ungradable(message: str) -> dict[str, Any]:
+    """A results.json that tells PrairieLearn the submission could not be graded (no attempt used)."""
+    text = truncate(clean(message), TEST_OUTPUT_LIMIT)
+    return {"gradable": False, "format_errors": [text], "message": text}
+
+
+# ------------------------------------------------------------------ GitHub Classroom
+
+_GITHUB_STATUS = {"passed": "pass", "failed": "fail"}
+
+
+def github_classroom(result: SubmissionResult, *, reveal_hidden: bool = False) -> dict[str, Any]:
+    """The Classroom grader result (version 1): one test per check; a check that errored or timed
+    out is "error", a failed one "fail". The run's status is "pass" only if every check passed.
+    Per-check durations are not measured: `duration` is 0. Messages are cut until the base64
+    step output stays under GITHUB_OUTPUT_LIMIT."""
+    cap = GITHUB_MESSAGE_LIMIT
+    while True:
+        tests = []
+        for ex in result.exercises:
+            for c in _checks(ex):
+                tests.append({
+                    "name": truncate(clean(f"{ex.id}: {c.name}"), NAME_LIMIT),
+                    "status": _GITHUB_STATUS.get(c.status, "error"),
+                    "score": _points(c.score),
+                    "message": truncate(_message(c, reveal_hidden), cap),
+                    "test_code": "grade",
+                    "filename": truncate(clean(ex.file or ""), NAME_LIMIT),
+                    "line_no": 0,
+                    "duration": 0,
+                })
+        ok = result.all_passed and all(t["status"] == "pass" for t in tests)
+        doc = {"version": 1, "status": "pass" if ok else "fail", "max_score": _points(result.max_score), "tests": tests}
+        if cap == 0 or len(_github_encode(doc)) <= GITHUB_OUTPUT_LIMIT:
+            return doc
+        cap //= 2
+
+
+def _github_encode(doc: dict[str, Any]) -> str:
+    compact = json.dumps(doc, separators=(",", ":"), allow_nan=False)  # ASCII: \u escapes
+    return base64.b64encode(compact.encode("ascii")).decode("ascii")
+
+
+def github_classroom_output(result: SubmissionResult, *, reveal_hidden: bool = False) -> str:
+    """base64 of the compact result JSON: append `result=<this>` to $GITHUB_OUTPUT."""
+    return _github_encode(github_classroom(result, reveal_hidden=reveal_hidden))
+
+
+# ------------------------------------------------------------------ JUnit XML
+
+def _xml_text(text: Any, limit: int) -> str:
+    return truncate(clean(text), limit)
+
+
+def junit_xml(results: Sequence[SubmissionResult], *, suite_name: str = "grader",
+              reveal_hidden: bool = False) -> str:
+    """JUnit XML (Ant/Jenkins shape): one <testsuite> per submission (name = submission id), one
+    <testcase> per check (classname "submission.exercise", name = the check name, kept stable so
+    CI test history works). Points are suite properties: score, max_score, and per exercise
+    "score:<id>", "max_score:<id>". Per-check time is not measured (time="0"); the suite time is
+    the submission's. Student stdout/stderr are the suite's <system-out>/<system-err> (GitLab
+    shows only testcase-level output). Returns a UTF-8 document as str, with its declaration.
+    """
+    root = ET.Element("testsuites", name=_xml_text(suite_name, JUNIT_ATTRIBUTE_LIMIT))
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    seconds = 0.0
+    for r in results:
+        suite = ET.SubElement(root, "testsuite", name=_xml_text(r.id, JUNIT_ATTRIBUTE_LIMIT))
+        props = ET.SubElement(suite, "properties")
+        values = [("score", r.score), ("max_score", r.max_score)]
+        for ex in r.exercises:
+            values += [(f"score:{ex.id}", ex.score), (f"max_score:{ex.id}", ex.max_score)]
+        for name, value in values:
+            ET.SubElement(props, "property", name=_xml_text(name, JUNIT_ATTRIBUTE_LIMIT), value=_num(value))
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        for ex in r.exercises:
+            for c in _checks(ex):
+                counts["tests"] += 1
+                case = ET.SubElement(suite, "testcase", classname=_xml_text(f"{r.id}.{ex.id}", JUNIT_ATTRIBUTE_LIMIT),
+                                     name=_xml_text(c.name, JUNIT_ATTRIBUTE_LIMIT), time="0")
+                if c.status == "passed":
+                    continue
+                text = _message(c, reveal_hidden) or c.status
+                tag = "failure" if c.status == "failed" else "error"
+                counts["failures" if tag == "failure" else "errors"] += 1
+                first_line = text.split("\n", 1)[0]
+                element = ET.SubElement(case, tag, message=truncate(first_line, JUNIT_ATTRIBUTE_LIMIT), type=c.status)
+                element.text = truncate(text, JUNIT_TEXT_LIMIT)
+        if r.stdout:
+            ET.SubElement(suite, "system-out").text = _xml_text(r.stdout, JUNIT_TEXT_LIMIT)
+        if r.stderr:
+            ET.SubElement(suite, "system-err").text = _xml_text(r.stderr, JUNIT_TEXT_LIMIT)
+        time = max(r.seconds, 0.0) if math.isfinite(r.seconds) else 0.0
+        seconds += time
+        suite.attrib.update({k: str(v) for k, v in counts.items()})
+        suite.attrib.update(skipped="0", time=f"{time:.3f}")
+        for k in totals:
+            totals[k] += counts[k]
+    root.attrib.update({k: str(v) for k, v in totals.items()})
+    root.attrib.update(skipped="0", time=f"{seconds:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# ------------------------------------------------------------------ CSV exports
+
+def csv_safe(text: Any) -> str:
+    """A text cell that no spreadsheet runs as a formula: control characters removed, and a leading
+    `'` before a cell that starts with = + - @ tab, carriage return or newline."""
+    s = clean(text)
+    return "'" + s if s.startswith(_FORMULA_START) else s
+
+
+def _write_csv(rows: Iterable[Sequence[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)  # quotes cells holding , " or line breaks; "\r\n" row ends
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _exercise_scores(row: StoredRow) -> dict[str, ExerciseResult]:
+    return {ex.id: ex for ex in row.result.exercises}
+
+
+def _sum_cell(row: StoredRow, ids: Sequence[str]) -> str:
+    """The row's score over these exercises; empty (no score) when none of them was graded."""
+    graded = _exercise_scores(row)
+    present = [graded[i].score for i in ids if i in graded]
+    return _num(sum(present)) if present else ""
+
+
+def _lms_digits(lms_id: str | None) -> str:
+    s = (lms_id or "").strip()
+    return s if s.isdigit() else ""
+
+
+def canvas_csv(rows: Sequence[StoredRow], exercises: Sequence[tuple[str, str, float]], *,
+               assignment: str | None = None, assignment_id: str | None = None) -> str:
+    """A Canvas gradebook import: `Student,ID,SIS User ID,SIS Login ID,Section`, then assignment
+    columns, a `Points Possible` row, one row per student.
+
+    Assignment columns (Canvas matches `Title (digits)` by id, else by exact title, else creates a
+    new assignment with the Points Possible):
+    - `assignment_id` given (digits): ONE column `<assignment or "Grader"> (<id>)` holding the total
+      over `exercises` — the reliable way, it updates that existing assignment;
+    - only `assignment` given: ONE column with that exact title and the total (matched by title,
+      or created);
+    - neither: one column per exercise, titled by the exercise's title (matched by exact title,
+      or created as a new assignment worth the exercise's points).
+    A title that Canvas would misread (ending in "(digits)", or one of its ignored "Current/Final/
+    Override Score|Points|Grade" columns), an empty or a duplicate title raises GraderError.
+
+    Students: Student = stored name, else the student id; ID = the Canvas user id (`lms_id`, used
+    only if it is all digits — it must come from a Canvas download); SIS columns and Section are
+    empty (Canvas then matches by ID, else by name). A student with none of the exercises graded
+    gets an empty cell (no score).
+    """
+    total_points = sum(float(points) for _, _, points in exercises)
+    all_ids = [ex_id for ex_id, _, _ in exercises]
+    if assignment_id is not None:
+        if not re.fullmatch(r"\d+", assignment_id.strip()):
+            raise GraderError(f"Canvas assignment id must be digits (the number in the assignment's URL), not {assignment_id!r}")
+        title = (assignment or "Grader").strip()
+        _check_canvas_title(title, with_id=True)
+        columns = [(f"{title} ({assignment_id.strip()})", all_ids, total_points)]
+    elif assignment is not None:
+        _check_canvas_title(assignment.strip())
+        columns = [(assignment.strip(), all_ids, total_points)]
+    else:
+        columns = []
+        for ex_id, title, points in exercises:
+            _check_canvas_title(str(title).strip())
+            columns.append((str(title).strip(), [ex_id], float(points)))
+        titles = [c[0] for c in columns]
+        duplicates = sorted({t for t in titles if titles.count(t) > 1})
+        if duplicates:
+            raise GraderError(f"Canvas matches assignments by title, and these titles repeat: {', '.join(duplicates)}")
+
+    identity = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    out: list[list[str]] = [identity + [csv_safe(title) for title, _, _ in columns],
+                            ["    Points Possible", "", "", "", ""] + [_num(points) for _, _, points in columns]]
+    for row in rows:
+        out.append([csv_safe(row.name or row.student), _lms_digits(row.lms_id), "", "", ""]
+                   + [_sum_cell(row, ids) for _, ids, _ in columns])
+    return _write_csv(out)
+
+
+def _check_canvas_title(title: str, *, with_id: bool = False) -> None:
+    if not title:
+        raise GraderError("a Canvas assignment title cannot be empty")
+    if not with_id and _CANVAS_ID.search(title):
+        raise GraderError(f"Canvas would read the trailing number of {title!r} as an assignment id; "
+                          "give the assignment id instead, or rename the exercise")
+    if _CANVAS_IGNORED.search(title):
+        raise GraderError(f"Canvas ignores gradebook columns titled like {title!r} (Current/Final/Override Score, Points, Grade)")
+
+
+MOODLE_HEADER = ("Identifier", "Full name", "Status", "Grade", "Maximum Grade", "Grade can be changed",
+                 "Last modified (submission)", "Last modified (grade)", "Feedback comments")
+
+
+def moodle_csv(rows: Sequence[StoredRow], *, max_grade: float) -> str:
+    """Moodle's offline grading worksheet (English headers: the importer matches translated text).
+
+    Identifier = "Participant <lms_id>" (the per-assignment participant id from a Moodle download;
+    empty when unknown, and Moodle skips such rows). Grade = the score scaled to `max_grade`
+    (score / max_score × max_grade, 2 decimals; empty when there are no points). Last modified
+    (grade) = when the grader graded it (ISO 8601, which PHP's strtotime reads): Moodle skips a row
+    whose grade was changed in Moodle more than 60 s after that. Feedback comments = HTML-escaped
+    one-line summary of trusted text only (exercise titles, scores, misconception titles).
+    """
+    max_grade = float(max_grade)
+    if not math.isfinite(max_grade) or max_grade <= 0:
+        raise GraderError(f"the Moodle maximum grade must be a positive number, not {max_grade}")
+    out: list[list[str]] = [list(MOODLE_HEADER)]
+    for row in rows:
+        lms = (row.lms_id or "").strip()
+        identifier = f"Participant {lms}" if lms.isdigit() else (lms if re.fullmatch(r"Participant \d+", lms) else "")
+        grade = ""
+        if row.max_score > 0 and math.isfinite(row.score):
+            grade = _num(round(min(max(row.score / row.max_score * max_grade, 0.0), max_grade), 2))
+        comments = []
+        for ex in row.result.exercises:
+            line = f"{ex.title}: {_num(ex.score)}/{_num(ex.max_score)}"
+            if ex.misconceptions:
+                line += " (" + ", ".join(m.title for m in ex.misconceptions) + ")"
+            comments.append(line)
+        out.append([csv_safe(identifier), csv_safe(row.name or row.student),
+                    "Submitted for grading" + (" (late)" if row.late else ""), grade, _num(max_grade), "Yes",
+                    "", csv_safe(row.graded_at), csv_safe(html.escape(truncate(clean("; ".join(comments)), 5_000)))])
+    return _write_csv(out)
+
+
+def plain_csv(rows: Sequence[StoredRow], exercises: Sequence[tuple[str, str, float]]) -> str:
+    """student, score, max_score, one column per exercise id (its score; empty if not graded), and
+    misconceptions as "exercise-id:misconception-id" joined by "; "."""
+    ids = [ex_id for ex_id, _, _ in exercises]
+    out: list[list[str]] = [["student", "score", "max_score", *(csv_safe(i) for i in ids), "misconceptions"]]
+    for row in rows:
+        graded = _exercise_scores(row)
+        misconceptions = "; ".join(f"{ex.id}:{m.id}" for ex in row.result.exercises for m in ex.misconceptions)
+        out.append([csv_safe(row.student), _num(row.score), _num(row.max_score),
+                    *(_num(graded[i].score) if i in graded else "" for i in ids), csv_safe(misconceptions)])
+    return _write_csv(out)
