@@ -129,6 +129,8 @@ class ExerciseRun:
         sandbox = self.submission.sandbox()
         if sandbox.gave_up is not None:
             return sandbox.gave_up
+        if time.monotonic() >= sandbox.deadline:
+            return TimedOut(self.submission.limits.submission_timeout)  # the submission's whole budget is spent
         loaded = sandbox.load(loc.file, loc.module)
         if sandbox.gave_up is not None:
             return sandbox.gave_up

@@ -109,7 +109,10 @@ def describe_type(value: Any) -> str:
     if value is None:
         return "None"
     if isinstance(value, Opaque):
-        return f"a {value.type_name} object"
+        name = value.type_name
+        if name.startswith("oversized "):
+            return f"an {name} value ({value.text}), too large to grade"
+        return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object"
     if isinstance(value, bool):
         return "a boolean"
     a = as_array(value)

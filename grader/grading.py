@@ -69,11 +69,20 @@ def _no_autoload() -> Iterator[None]:
 SESSION_INI = Path(__file__).with_name("pytest-session.ini")
 
 
+TOO_WIDE = {Path("/"), Path("/home"), Path("/root"), Path("/tmp"), Path("/var"), Path("/usr"), Path("/opt"), Path("/srv")}
+
+
 def hidden_paths(exercises: list[Exercise], submissions: list[Submission]) -> tuple[str, ...]:
-    """Folders no sandbox may see: the course (exercises, solutions, checks) and every submission."""
+    """Folders no sandbox may see: the course and every submission.
+
+    The course is the folder that holds the exercises folder (its solutions, checks, other
+    exercises, version control history...), not only the files of the exercises being graded.
+    """
     paths: set[Path] = set()
     for ex in exercises:
         paths.add(ex.source_path.parent)
+        if ex.source_path.parent.parent not in TOO_WIDE:
+            paths.add(ex.source_path.parent.parent)
         if ex.kind == "code":
             paths.add(ex.solution_path.parent)
             if ex.checks_path:

@@ -35,6 +35,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
@@ -66,6 +67,28 @@ def namespaces(hide: list[str], cwd: str = "") -> tuple[list[str], list[str]]:
     if failed:
         return applied, [f"private-filesystem: could not hide {', '.join(failed)}"]
     return [*applied, "private-filesystem"], []
+
+
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+SANDBOX_CWD = "/tmp/work"
+
+
+def private_tmp(cwd: str) -> tuple[list[str], list[str], str]:
+    """Fresh, size-capped temp folders (nothing shared with the host or other sandboxes); the
+    sandbox's own folder is bind-mounted at /tmp/work. Call inside the private mount namespace."""
+    libc = _libc()
+    fd = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY)  # keeps the folder reachable once /tmp is covered
+    try:
+        for path in PRIVATE_TMP:
+            if os.path.isdir(path) and libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                                                  b"size=64m,nr_inodes=4096,mode=1777") != 0:
+                return [], [f"private-tmp: cannot mount a tmpfs on {path} ({os.strerror(ctypes.get_errno())})"], cwd
+        os.makedirs(SANDBOX_CWD, exist_ok=True)
+        if libc.mount(f"/proc/self/fd/{fd}".encode(), SANDBOX_CWD.encode(), None, MS_BIND | MS_REC, None) != 0:
+            return [], [f"private-tmp: cannot bind the sandbox folder ({os.strerror(ctypes.get_errno())})"], cwd
+    finally:
+        os.close(fd)
+    return ["private-tmp"], [], SANDBOX_CWD
 
 
 def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
@@ -105,12 +128,20 @@ def seccomp_filter() -> tuple[list[str], list[str]]:
     return ["seccomp-no-new-processes", "seccomp-no-sockets"], []
 
 
-def apply_isolation(spec: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """All layers, in the order they must go: namespaces (need root), then the uid drop, then seccomp."""
-    applied: list[str] = []
-    missing: list[str] = []
-    ns = namespaces(list(spec.get("hide", [])), os.path.realpath(spec.get("cwd", "")) if spec.get("cwd") else "")
-    for a, m in (ns, drop_privileges(spec.get("uid")), seccomp_filter()):
+def apply_isolation(spec: dict[str, Any]) -> tuple[list[str], list[str], str]:
+    """All layers, in the order they must go: namespaces (need root), then the uid drop, then seccomp.
+
+    Returns the layers applied, those missing, and the sandbox's working folder as it now sees it.
+    """
+    cwd = os.path.realpath(spec["cwd"]) if spec.get("cwd") else ""
+    applied, missing = namespaces(list(spec.get("hide", [])), cwd)
+    if "private-filesystem" in applied and cwd:
+        a, m, cwd = private_tmp(cwd)
         applied += a
         missing += m
-    return applied, missing
+    elif cwd:
+        missing.append("private-tmp: needs the private mount namespace")
+    for a, m in (drop_privileges(spec.get("uid")), seccomp_filter()):
+        applied += a
+        missing += m
+    return applied, missing, cwd

@@ -19,7 +19,7 @@ import numpy as np
 
 MAX_FRAME = 256 * 1024 * 1024  # bytes; larger results are refused before they cross
 MAX_DEPTH = 64
-MAX_ITEMS = 2_000_000  # elements of nested Python containers in one message
+MAX_ITEMS = 50_000  # elements of nested Python containers in one message (numeric arrays and lists are packed)
 NUMERIC_KINDS = "biufc"
 _HEAD = struct.Struct("!II")
 
@@ -68,7 +68,7 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
     def enc(x: Any, depth: int) -> Any:
         count[0] += 1
         if depth > MAX_DEPTH or count[0] > MAX_ITEMS:
-            return {"toolarge": ["nested structure", []]}
+            raise _TooLarge
         t = type(x)
         if t is float:  # the common exact types first; subclasses take the careful path below
             return x if math.isfinite(x) else {"float": repr(x)}
@@ -115,7 +115,22 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
             text = "?"
         return {"opaque": [type(x).__qualname__, text]}
 
-    return enc(obj, 0), buffers
+    def top(x: Any) -> Any:
+        count[0] = 0
+        mark = len(buffers)
+        try:
+            return enc(x, 1)
+        except _TooLarge:  # the whole value is replaced by a note: a million tiny lists cost nothing to send
+            del buffers[mark:]
+            return {"toolarge": ["nested structure", [MAX_ITEMS]]}
+
+    # each element of a message's payload (result, arguments) has its own budget
+    tagged = [top(x) for x in obj] if type(obj) is list else top(obj)
+    return tagged, buffers
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def _shape_of(x: list, kind: type) -> list[int] | None:
@@ -192,9 +207,14 @@ def unpack(head: bytes, body: bytes) -> dict[str, Any]:
 
 
 def decode(tagged: Any, offsets: list, body: bytes) -> Any:
+    count = [0]
+
     def dec(x: Any, depth: int) -> Any:
         if depth > MAX_DEPTH + 2:
             raise ProtocolError("nested too deeply")
+        count[0] += 1
+        if count[0] > 4 * MAX_ITEMS:  # the sandbox's encoder stops at MAX_ITEMS: more is a forgery
+            raise ProtocolError(f"more than {4 * MAX_ITEMS} items")
         t = type(x)
         if t is float or t is int or t is str or t is bool or x is None:
             return x
@@ -227,7 +247,7 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         if tag == "opaque" and isinstance(v, list) and len(v) == 2:
             return Opaque(str(v[0])[:200], str(v[1])[:200])
         if tag == "toolarge" and isinstance(v, list) and len(v) == 2:
-            return Opaque(f"oversized {v[0]}", f"shape {v[1]}"[:200])
+            return Opaque(f"oversized {v[0]}", f"shape {v[1]}"[:200])  # e.g. "oversized float64" (array)
         raise ProtocolError(f"unknown tag {tag!r}")
 
     return dec(tagged, 0)

@@ -55,11 +55,15 @@ def _isolate_path(root: str) -> None:
 
 
 def _where(tb: Any, root: str) -> str:
-    """The innermost frame of the student's own code, as 'file.py:12 in name'."""
+    """The innermost frame of the student's own code, as 'file.py:12 in name'.
+
+    Walks the frames without reading source lines: a RecursionError carries a million of them.
+    """
     where = ""
-    for frame in traceback.extract_tb(tb):
-        if frame.filename.startswith(root + os.sep):
-            where = f"{os.path.relpath(frame.filename, root)}:{frame.lineno} in {frame.name}"
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if filename.startswith(root + os.sep):
+            where = f"{os.path.relpath(filename, root)}:{lineno} in {frame.f_code.co_name}"
     return where
 
 
@@ -142,8 +146,11 @@ def main() -> None:
     from grader.sandbox.zygote import _preload
 
     _preload()  # before the uid drop: the interpreter's own files may not be readable after it
-    layers = apply_isolation(json.loads(sys.argv[4]))
-    run_sandbox(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), layers)
+    applied, missing, cwd = apply_isolation({**json.loads(sys.argv[4]), "cwd": os.getcwd()})
+    if cwd:
+        os.chdir(cwd)
+        os.environ.update({"HOME": cwd, "TMPDIR": cwd})
+    run_sandbox(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), (applied, missing))
 
 
 if __name__ == "__main__":

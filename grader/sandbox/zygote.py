@@ -25,10 +25,11 @@ MAX_REQUEST = 65536
 # What a student may reasonably import. Imported once here, so no sandbox pays for it, and so it
 # stays importable after the uid drop (the interpreter may live in a home folder the sandbox's
 # uid cannot read).
-PRELOAD = ("abc", "array", "bisect", "cmath", "collections", "contextlib", "copy", "dataclasses", "decimal",
-           "encodings.idna", "enum", "fractions", "functools", "heapq", "io", "itertools", "json", "math",
-           "numbers", "operator", "pprint", "random", "re", "statistics", "string", "textwrap", "time", "types",
-           "typing", "warnings", "numpy", "numpy.linalg", "numpy.random", "numpy.fft", "numpy.polynomial",
+PRELOAD = ("abc", "array", "bisect", "cmath", "collections", "collections.abc", "contextlib", "copy", "csv",
+           "dataclasses", "datetime", "decimal", "encodings.idna", "enum", "fractions", "functools", "glob",
+           "hashlib", "heapq", "io", "itertools", "json", "math", "mmap", "numbers", "operator", "pathlib",
+           "pprint", "random", "re", "statistics", "string", "struct", "textwrap", "time", "traceback", "types",
+           "typing", "unittest", "warnings", "numpy.testing", "numpy", "numpy.linalg", "numpy.random", "numpy.fft", "numpy.polynomial",
            "numpy.ma", "numpy.char", "numpy.rec", "numpy.strings", "numpy.exceptions", "numpy.dtypes",
            "numpy.lib.stride_tricks")
 
@@ -56,13 +57,13 @@ def _preload() -> None:
     np.random.default_rng(0)
 
 
-def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int) -> None:
+def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int, wakeup_read: int) -> None:
     """In the forked child: become the sandbox. Never returns."""
     try:
         os.setsid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in (control, wakeup):
+        for fd in (control, wakeup, wakeup_read):  # nothing of the zygote's may reach the student
             os.close(fd)
         req_r, resp_w, out_w, err_w = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -74,11 +75,12 @@ def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int) -
         from grader.sandbox.isolation import apply_isolation
         from grader.sandbox.worker import run_sandbox
 
-        layers = apply_isolation(request.get("isolation") or {})
-        os.chdir(request["cwd"])
+        applied, missing, cwd = apply_isolation({**(request.get("isolation") or {}), "cwd": request["cwd"]})
+        os.chdir(cwd or request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        run_sandbox(req_r, resp_w, request["limits"], layers)
+        os.environ.update({"HOME": os.getcwd(), "TMPDIR": os.getcwd()})
+        run_sandbox(req_r, resp_w, request["limits"], (applied, missing))
     except BaseException:
         pass
     os._exit(0)
@@ -138,7 +140,7 @@ def serve(control: int) -> None:
             continue
         pid = os.fork()
         if pid == 0:
-            _child(request, fds, sock.fileno(), wakeup)
+            _child(request, fds, sock.fileno(), wakeup, rd)
         for fd in fds:
             os.close(fd)
         children[pid] = str(request.get("cwd", ""))
