@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
 import sys
 import tempfile
@@ -13,7 +14,7 @@ from typing import Any, TextIO
 
 import click
 
-from . import __version__
+from . import __version__, outputs
 from .errors import GraderError
 from .exercise import ID_RE, Exercise, builtin_course, load_exercises
 from .feedback import Feedback
@@ -52,7 +53,10 @@ def _common(f: Any) -> Any:
                      help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course)."),
         click.option("-e", "--exercise", "exercise_ids", multiple=True, type=ExerciseId(),
                      help="Grade only this exercise (repeatable)."),
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True),
+        click.option("--format", "fmt", default="text", show_default=True,
+                     type=click.Choice(["text", "json", "markdown", "junit", "gradescope", "prairielearn", "github"]),
+                     help="text, json, markdown or junit for a class; gradescope, prairielearn and github "
+                          "(the platforms' result files) for one submission, with `grade check`."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to this file."),
         click.option("--timeout", type=click.FloatRange(0.05, 600), default=2.0, show_default=True,
                      help="Seconds of wall clock per call of a student's function."),
@@ -91,6 +95,9 @@ def _write_with(path: Path, write: Callable[[TextIO], object]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         write(f)
     os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+PER_SUBMISSION = ("gradescope", "prairielearn", "github")
 
 
 def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback) -> str:
@@ -150,6 +157,8 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
           exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
           submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool) -> None:
     """Grade every submission in SUBMISSIONS (one subfolder or .py file per student)."""
+    if fmt in PER_SUBMISSION:
+        raise click.UsageError(f"--format {fmt} describes one submission: use `grade check PATH --format {fmt}`")
     exercises = _load(exercises_dir, exercise_ids)
     subs = discover(submissions)
     options = _options(timeout, submission_timeout, memory, jobs, templates)
@@ -213,9 +222,18 @@ def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox)
     results = grade(exercises, [sub], options)
-    _write(output, _render(results, fmt, feedback) if fmt != "text" else
-           feedback.render("submission.md.j2", sub=results[0]))
-    sys.exit(0 if results[0].all_passed else 1)
+    result = results[0]
+    if fmt in PER_SUBMISSION:
+        document = {"gradescope": outputs.gradescope, "prairielearn": outputs.prairielearn,
+                    "github": outputs.github_classroom}[fmt](result)
+        _write(output, json.dumps(document, indent=2) + "\n")
+    elif fmt == "text":
+        _write(output, feedback.render("submission.md.j2", sub=result))
+    else:
+        _write(output, _render(results, fmt, feedback))
+    if fmt == "prairielearn":
+        sys.exit(0)  # PrairieLearn reads results only from a container that exits 0
+    sys.exit(0 if result.all_passed else 1)
 
 
 @cli.command("validate")
@@ -294,6 +312,51 @@ def results_command(submissions: Path | None, db_path: Path | None) -> None:
         marks = "  ".join(f"{MARK[e.status]} {e.id}" for e in r.result.exercises)
         late = "  LATE" if r.late else ""
         click.echo(f"{r.student:<{width}}  {r.score:7.2f} / {r.max_score:<7g} {r.graded_at}{late}  {marks}")
+
+
+@cli.command("export")
+@click.argument("submissions", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The gradebook (default: gradebook.sqlite beside SUBMISSIONS, or in this folder).")
+@click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "csv"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV to this file.")
+@click.option("--assignment", help="Canvas: the assignment's title (one column with the total).")
+@click.option("--assignment-id", help="Canvas: the assignment's id (digits): the column `Title (id)` updates it.")
+@click.option("--max-grade", type=click.FloatRange(0, min_open=True),
+              help="Moodle: the assignment's maximum grade (default: the points of the course).")
+def export_command(submissions: Path | None, db_path: Path | None, fmt: str, output: Path | None,
+                   assignment: str | None, assignment_id: str | None, max_grade: float | None) -> None:
+    """Export the gradebook's latest results for an LMS: Canvas or Moodle CSV, or a plain CSV."""
+    path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
+    if not path.is_file():
+        raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
+    if assignment_id is not None and not assignment_id.isdigit():
+        raise click.BadParameter(f"'{assignment_id}' is not a Canvas assignment id (digits)", param_hint="--assignment-id")
+    with Gradebook(path) as book:
+        rows = list(book.latest())
+    if not rows:
+        raise GraderError(f"{path}: no graded submissions to export")
+    exercises = [(e.id, e.title, e.max_score) for e in rows[0].result.exercises]
+    if fmt == "canvas":
+        text = outputs.canvas_csv(rows, exercises, assignment=assignment, assignment_id=assignment_id)
+    elif fmt == "moodle":
+        text = outputs.moodle_csv(rows, max_grade=max_grade or sum(points for _, _, points in exercises))
+    else:
+        text = outputs.plain_csv(rows, exercises)
+    _write(output, text)
+
+
+@cli.command("gradescope")
+@click.argument("exercises", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="The autograder zip to upload to Gradescope.")
+@click.option("-e", "--exercise", "exercise_ids", multiple=True, type=ExerciseId(), help="Only this exercise (repeatable).")
+def gradescope_command(exercises: Path, output: Path, exercise_ids: tuple[str, ...]) -> None:
+    """Build a Gradescope autograder zip for EXERCISES (setup.sh, run_autograder, the course)."""
+    from .packaging import gradescope_zip
+
+    ids = gradescope_zip(exercises, output, exercise_ids)
+    click.echo(f"wrote {output}: {len(ids)} exercises ({', '.join(ids)}); upload it as the autograder")
 
 
 @cli.command("list")

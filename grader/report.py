@@ -45,8 +45,8 @@ class RunReport:
             self.layers = list(result.sandbox) if self.layers is None else [x for x in self.layers if x in result.sandbox]
         if self.feedback_dir is not None:
             _atomic_write(self.feedback_dir / f"{result.id}.md", self.feedback.render("submission.md.j2", sub=result))
-        if self.fmt == "json":
-            if len(self.ids) <= PRETTY_UP_TO:
+        if self.fmt in ("json", "junit"):
+            if self.fmt == "json" and len(self.ids) <= PRETTY_UP_TO:
                 self.small[index] = result
                 return
             text = json.dumps(result.to_dict(), default=str)
@@ -66,6 +66,12 @@ class RunReport:
                 yield path.read_text(encoding="utf-8")
 
     def write(self, out: TextIO) -> None:
+        if self.fmt == "junit":
+            from .gradebook import result_from_json
+            from .outputs import junit_xml
+
+            out.write(junit_xml([result_from_json(json.loads(f)) for f in self._fragments()]))
+            return
         if self.fmt == "json":
             header = {"version": __version__, "sandbox": self.layers if self.layers is not None else sandbox_layers()}
             if len(self.ids) <= PRETTY_UP_TO:
