@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import zipfile
 from importlib import metadata
@@ -33,7 +34,7 @@ def _pyproject() -> str:
         requires = [r for r in (metadata.requires("grader") or []) if "extra ==" not in r]
     except metadata.PackageNotFoundError:
         requires = ["click>=8.1", "pyyaml>=6.0", "jinja2>=3.1", "numpy>=1.24", "pytest>=7.4", "nbformat>=5.7"]
-    deps = "".join(f"  {r!r},\n".replace("'", '"') for r in requires)
+    deps = "".join(f"  {json.dumps(r)},\n" for r in requires)  # a JSON string is a valid TOML string
     return ("[build-system]\nrequires = [\"hatchling>=1.21\"]\nbuild-backend = \"hatchling.build\"\n\n"
             f"[project]\nname = \"grader\"\nversion = \"{__version__}\"\nrequires-python = \">=3.10\"\n"
             f"dependencies = [\n{deps}]\n\n[project.scripts]\ngrade = \"grader.cli:main\"\n\n"

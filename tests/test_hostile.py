@@ -438,12 +438,14 @@ ESCAPE_ATTACKERS = {
     "a-course-search": (HOSTILE / "course_search.py").read_text(),
     "a-git-course": (HOSTILE / "git_course.py").read_text(),
     "a-descriptors": """
-        import os
-        for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+        import os, stat
+        for fd in range(256):  # no /proc in the sandbox: probe every low descriptor
             try:
-                print(f"FD {fd} {os.readlink(f'/proc/self/fd/{fd}')}")
+                mode = os.fstat(fd).st_mode
             except OSError:
-                pass  # the descriptor of the listing itself
+                continue
+            kind = "pipe" if stat.S_ISFIFO(mode) else "char" if stat.S_ISCHR(mode) else "socket" if stat.S_ISSOCK(mode) else "other"
+            print(f"FD {fd} {kind}")
 
         def dot(a, b):
             return 0.0

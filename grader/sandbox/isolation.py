@@ -20,6 +20,7 @@ import ctypes.util
 import errno
 import os
 import resource
+import sys
 from typing import Any
 
 # The deny-list, reviewed in one place. clone is denied unless it creates a thread (CLONE_THREAD);
@@ -35,6 +36,7 @@ MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_NOEXEC = 8
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -46,49 +48,82 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
-def namespaces(hide: list[str], cwd: str = "") -> tuple[list[str], list[str]]:
-    """Private network and mount namespaces; cover the hidden paths. Returns (applied, missing)."""
+def namespaces() -> tuple[list[str], list[str]]:
+    """Private network and mount namespaces (root only: a user namespace alone does not drop
+    root's kernel uid). Returns (applied, missing)."""
     if os.geteuid() != 0:
         return [], ["network-namespace: needs root (or bubblewrap)", "private-filesystem: needs root (or bubblewrap)"]
     libc = _libc()
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
         e = ctypes.get_errno()
         return [], [f"network-namespace: unshare failed ({os.strerror(e)})", f"private-filesystem: unshare failed ({os.strerror(e)})"]
-    applied = ["network-namespace"]
     if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return applied, [f"private-filesystem: cannot make mounts private ({os.strerror(ctypes.get_errno())})"]
-    flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-    failed = []
-    for path in sorted(set(hide), key=len):
-        if cwd and (cwd + os.sep).startswith(path.rstrip(os.sep) + os.sep):
-            failed.append(f"{path} (it holds the sandbox's own folder: set TMPDIR elsewhere)")
-        elif os.path.isdir(path) and libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, b"size=4k,mode=555") != 0:
-            failed.append(f"{path} ({os.strerror(ctypes.get_errno())})")
-    if failed:
-        return applied, [f"private-filesystem: could not hide {', '.join(failed)}"]
-    return [*applied, "private-filesystem"], []
+        return ["network-namespace"], [f"private-filesystem: cannot make mounts private ({os.strerror(ctypes.get_errno())})"]
+    return ["network-namespace"], []
 
 
-PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+# The sandbox's whole filesystem: these, read-only, and its own folder at /tmp/work. Nothing
+# else exists for it: not the course, not the submissions, not other checkouts, not /home.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "random", "urandom")
 SANDBOX_CWD = "/tmp/work"
 
 
-def private_tmp(cwd: str) -> tuple[list[str], list[str], str]:
-    """Fresh, size-capped temp folders (nothing shared with the host or other sandboxes); the
-    sandbox's own folder is bind-mounted at /tmp/work. Call inside the private mount namespace."""
+def _python_dirs() -> list[str]:
+    """The interpreter's own folders: its prefixes and installed packages (never the grader's source)."""
+    dirs = [sys.base_prefix, sys.prefix]
+    dirs += [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)]
+    return [os.path.realpath(d) for d in dirs if os.path.isdir(d) and os.path.realpath(d) != "/"]
+
+
+def private_root(cwd: str, hide: list[str]) -> tuple[list[str], list[str], str]:
+    """Build a root of only system folders, the Python installation and the sandbox's folder; enter it.
+
+    Call inside the private mount namespace, as root. Returns (applied, missing, new cwd).
+    """
     libc = _libc()
-    fd = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY)  # keeps the folder reachable once /tmp is covered
-    try:
-        for path in PRIVATE_TMP:
-            if os.path.isdir(path) and libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                                                  b"size=64m,nr_inodes=4096,mode=1777") != 0:
-                return [], [f"private-tmp: cannot mount a tmpfs on {path} ({os.strerror(ctypes.get_errno())})"], cwd
-        os.makedirs(SANDBOX_CWD, exist_ok=True)
-        if libc.mount(f"/proc/self/fd/{fd}".encode(), SANDBOX_CWD.encode(), None, MS_BIND | MS_REC, None) != 0:
-            return [], [f"private-tmp: cannot bind the sandbox folder ({os.strerror(ctypes.get_errno())})"], cwd
-    finally:
-        os.close(fd)
-    return ["private-tmp"], [], SANDBOX_CWD
+
+    def fail(what: str) -> tuple[list[str], list[str], str]:
+        return [], [f"private-filesystem: {what} ({os.strerror(ctypes.get_errno())})"], cwd
+
+    new = os.path.join(os.path.dirname(cwd), "root")
+    os.makedirs(new, exist_ok=True)
+    if libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755") != 0:
+        return fail("cannot mount the new root")
+    allowed = sorted(set(SYSTEM_DIRS) | set(_python_dirs()), key=len)
+    bound: list[str] = []
+    for path in allowed:
+        if any(path.startswith(b.rstrip("/") + "/") for b in bound):
+            continue  # inside a folder already bound
+        target = new + path
+        if os.path.islink(path):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.symlink(os.readlink(path), target)
+        elif os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+            if libc.mount(path.encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+                return fail(f"cannot bind {path}")
+            libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
+            bound.append(path)
+    os.makedirs(new + "/dev", exist_ok=True)
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            open(f"{new}/dev/{name}", "w").close()
+            libc.mount(f"/dev/{name}".encode(), f"{new}/dev/{name}".encode(), None, MS_BIND, None)
+    os.makedirs(new + "/tmp", exist_ok=True)
+    if libc.mount(b"tmpfs", f"{new}/tmp".encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                  b"size=64m,nr_inodes=4096,mode=1777") != 0:
+        return fail("cannot mount a private /tmp")
+    os.makedirs(new + SANDBOX_CWD, exist_ok=True)
+    if libc.mount(cwd.encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
+        return fail("cannot bind the sandbox folder")
+    for path in hide:  # course copies inside the allowed folders (an installed package's course/)
+        if os.path.isdir(new + path):
+            libc.mount(b"tmpfs", (new + path).encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       b"size=4k,mode=555")
+    os.chroot(new)
+    os.chdir(SANDBOX_CWD)
+    return ["private-filesystem", "private-tmp"], [], SANDBOX_CWD
 
 
 def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
@@ -134,13 +169,13 @@ def apply_isolation(spec: dict[str, Any]) -> tuple[list[str], list[str], str]:
     Returns the layers applied, those missing, and the sandbox's working folder as it now sees it.
     """
     cwd = os.path.realpath(spec["cwd"]) if spec.get("cwd") else ""
-    applied, missing = namespaces(list(spec.get("hide", [])), cwd)
-    if "private-filesystem" in applied and cwd:
-        a, m, cwd = private_tmp(cwd)
+    applied, missing = namespaces()
+    if "network-namespace" in applied and not missing and cwd:
+        a, m, cwd = private_root(cwd, list(spec.get("hide", [])))
         applied += a
         missing += m
-    elif cwd:
-        missing.append("private-tmp: needs the private mount namespace")
+    elif cwd and not missing:
+        missing.append("private-filesystem: needs root (or bubblewrap)")
     for a, m in (drop_privileges(spec.get("uid")), seccomp_filter()):
         applied += a
         missing += m
