@@ -208,10 +208,11 @@ class SubmissionRun:
         self.started: float | None = None  # perf_counter at its first check
         self.runs: dict[str, ExerciseRun] = {}
         self.locations: dict[str, Location] = {}
+        wanted = frozenset(ex.function.name for ex in exercises if ex.kind == "code")
         for ex in exercises:
             if ex.kind != "code":
                 continue
-            loc = locate(submission, ex)
+            loc = locate(submission, ex, wanted)
             self.locations[ex.id] = loc
             if loc.status == "found":
                 self.runs[ex.id] = ExerciseRun(self, ex, loc)

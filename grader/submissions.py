@@ -387,7 +387,7 @@ def module_name(rel: str) -> str:
     return rel[:-3].replace("/", ".")
 
 
-def locate(submission: Submission, exercise: Exercise) -> Location:
+def locate(submission: Submission, exercise: Exercise, others: frozenset[str] = frozenset()) -> Location:
     """Find the file that defines the exercise's function: the preferred module wins, else sorted order."""
     name = exercise.function.name
     preferred = exercise.function.module
@@ -404,7 +404,8 @@ def locate(submission: Submission, exercise: Exercise) -> Location:
             return Location(None, None, f.problem, "error")
     if broken and not any(f.tree is not None for f in submission.files):
         return Location(None, None, broken[0].problem, "error")  # nothing usable: the likely reason
-    defined = sorted({n for f in submission.files if f.tree is not None for n in _bound_names(f.tree)})
+    # a rename hint never points at a function another exercise asks for
+    defined = sorted({n for f in submission.files if f.tree is not None for n in _bound_names(f.tree)} - others)
     where = preferred if any(f.path == preferred for f in submission.files) else "any file of the submission"
     close = difflib.get_close_matches(name, defined, n=1, cutoff=0.5)
     if not close:
