@@ -117,12 +117,25 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
         try:
             code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
         finally:
-            results = session.finish_all()
+            results = _finish_uninterrupted(session)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
         raise GraderError(f"the checks could not run (pytest exit code {int(code)}); run `pytest {args[0]} --submission PATH` to see why")
     return results
+
+
+def _finish_uninterrupted(session: GradingSession) -> list[SubmissionResult]:
+    """Grade what is left and stop every sandbox, with a stop request (SIGTERM) held until done."""
+    global _CLEANING, _STOP_REQUESTED
+    _CLEANING = True
+    try:
+        return session.finish_all()
+    finally:
+        _CLEANING = False
+        if _STOP_REQUESTED:
+            _STOP_REQUESTED = False
+            raise KeyboardInterrupt
 
 
 def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
@@ -159,6 +172,8 @@ def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) 
 
 _RESULTS: Any = None  # in a grading worker: the queue each finished submission goes to
 _BUSY = False  # in a grading worker: a chunk is being graded
+_CLEANING = False  # in a grading worker: sandboxes are being stopped; a stop request waits for that
+_STOP_REQUESTED = False
 
 
 def _init_worker(queue: Any) -> None:
@@ -172,6 +187,10 @@ def _init_worker(queue: Any) -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    global _STOP_REQUESTED
+    if _CLEANING:
+        _STOP_REQUESTED = True  # never interrupt the stopping of sandboxes: it raises right after
+        return
     if _BUSY:
         raise KeyboardInterrupt  # unwinds the pytest session: every sandbox is stopped and removed
     from .sandbox.host import shutdown

@@ -197,9 +197,15 @@ class Sandbox:
             for d in self.drains:
                 d.join(timeout=1)
             self.outputs.append((self.drains[0].text(), self.drains[1].text()))
-        tmp, self.tmp = self.tmp, None
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if self.tmp:  # cleared only once removed: an interrupted stop is finished by the next one
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if os.path.exists(self.tmp) and proc is not None:
+                # a mount point of the dying sandbox's namespace: gone once the process has exited
+                proc.wait(2)
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        if proc is not None:
+            proc.release()
 
     def close(self) -> None:
         self._stop()
@@ -347,6 +353,9 @@ class _Spawned:
             pass
         self.proc.wait()  # reap it: we are its parent
 
+    def release(self) -> None:
+        pass
+
     def wait(self, timeout: float) -> int | None:
         try:
             return self.proc.wait(timeout)
@@ -383,6 +392,8 @@ class _Forked:
             os.killpg(self.pid, signal.SIGKILL)  # the child called setsid(): its group is its pid
         except (ProcessLookupError, PermissionError):
             pass
+
+    def release(self) -> None:
         if self.code is None:
             self.zygote.forget(self.pid)  # the zygote reaps it; nobody needs its status now
 

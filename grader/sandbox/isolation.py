@@ -79,48 +79,61 @@ def _python_dirs() -> list[str]:
 def private_root(cwd: str, hide: list[str]) -> tuple[list[str], list[str], str]:
     """Build a root of only system folders, the Python installation and the sandbox's folder; enter it.
 
-    Call inside the private mount namespace, as root. Returns (applied, missing, new cwd).
+    Call inside the private mount namespace, as root. Every source is opened first and bound from
+    its descriptor, so the new root can be mounted on /tmp of this namespace: nothing is created
+    in folders the grader sees. Returns (applied, missing, new cwd).
     """
     libc = _libc()
+    new = "/tmp"  # in this mount namespace only
 
     def fail(what: str) -> tuple[list[str], list[str], str]:
         return [], [f"private-filesystem: {what} ({os.strerror(ctypes.get_errno())})"], cwd
 
-    new = os.path.join(os.path.dirname(cwd), "root")
-    os.makedirs(new, exist_ok=True)
-    if libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755") != 0:
-        return fail("cannot mount the new root")
     allowed = sorted(set(SYSTEM_DIRS) | set(_python_dirs()), key=len)
-    bound: list[str] = []
+    sources: list[tuple[str, int | str]] = []  # (path, descriptor) or (path, symlink target)
+    kept: list[str] = []
     for path in allowed:
-        if any(path.startswith(b.rstrip("/") + "/") for b in bound):
+        if any(path.startswith(k.rstrip("/") + "/") for k in kept):
             continue  # inside a folder already bound
-        target = new + path
         if os.path.islink(path):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.symlink(os.readlink(path), target)
+            sources.append((path, os.readlink(path)))
         elif os.path.isdir(path):
+            sources.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY)))
+            kept.append(path)
+    devices = [(name, os.open(f"/dev/{name}", os.O_PATH)) for name in DEVICES if os.path.exists(f"/dev/{name}")]
+    work = os.open(cwd, os.O_PATH | os.O_DIRECTORY)
+    opened = [fd for _, fd in sources if isinstance(fd, int)] + [fd for _, fd in devices] + [work]
+    try:
+        if libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755") != 0:
+            return fail("cannot mount the new root")
+        for path, source in sources:
+            target = new + path
+            if isinstance(source, str):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.symlink(source, target)
+                continue
             os.makedirs(target, exist_ok=True)
-            if libc.mount(path.encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+            if libc.mount(f"/proc/self/fd/{source}".encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
                 return fail(f"cannot bind {path}")
             libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
-            bound.append(path)
-    os.makedirs(new + "/dev", exist_ok=True)
-    for name in DEVICES:
-        if os.path.exists(f"/dev/{name}"):
+        os.makedirs(new + "/dev", exist_ok=True)
+        for name, fd in devices:
             open(f"{new}/dev/{name}", "w").close()
-            libc.mount(f"/dev/{name}".encode(), f"{new}/dev/{name}".encode(), None, MS_BIND, None)
-    os.makedirs(new + "/tmp", exist_ok=True)
-    if libc.mount(b"tmpfs", f"{new}/tmp".encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                  b"size=64m,nr_inodes=4096,mode=1777") != 0:
-        return fail("cannot mount a private /tmp")
-    os.makedirs(new + SANDBOX_CWD, exist_ok=True)
-    if libc.mount(cwd.encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
-        return fail("cannot bind the sandbox folder")
-    for path in hide:  # course copies inside the allowed folders (an installed package's course/)
-        if os.path.isdir(new + path):
-            libc.mount(b"tmpfs", (new + path).encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                       b"size=4k,mode=555")
+            libc.mount(f"/proc/self/fd/{fd}".encode(), f"{new}/dev/{name}".encode(), None, MS_BIND, None)
+        os.makedirs(new + "/tmp", exist_ok=True)
+        if libc.mount(b"tmpfs", f"{new}/tmp".encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                      b"size=64m,nr_inodes=4096,mode=1777") != 0:
+            return fail("cannot mount a private /tmp")
+        os.makedirs(new + SANDBOX_CWD, exist_ok=True)
+        if libc.mount(f"/proc/self/fd/{work}".encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
+            return fail("cannot bind the sandbox folder")
+        for path in hide:  # course copies inside the allowed folders (an installed package's course/)
+            if os.path.isdir(new + path):
+                libc.mount(b"tmpfs", (new + path).encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                           b"size=4k,mode=555")
+    finally:
+        for fd in opened:
+            os.close(fd)
     os.chroot(new)
     os.chdir(SANDBOX_CWD)
     return ["private-filesystem", "private-tmp"], [], SANDBOX_CWD

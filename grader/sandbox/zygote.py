@@ -86,6 +86,13 @@ def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int, w
     os._exit(0)
 
 
+def _remove_folder(cwd: str) -> None:
+    """Remove a dead sandbox's temporary folder (the grader prepared it; only such folders)."""
+    folder = os.path.dirname(cwd)
+    if cwd and os.path.basename(folder).startswith("grader-sandbox-"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def serve(control: int) -> None:
     sock = socket.socket(fileno=control)
     _preload()
@@ -103,7 +110,7 @@ def serve(control: int) -> None:
                 return
             if pid == 0:
                 return
-            children.pop(pid, None)
+            _remove_folder(children.pop(pid, ""))  # whatever became of the grader, nothing is left behind
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             sock.send(json.dumps({"exited": pid, "code": code}).encode())
 
@@ -123,14 +130,17 @@ def serve(control: int) -> None:
             data = b""
         if not data:
             # the grader is gone (even by SIGKILL): so are its sandboxes and the zygote
-            for pid, cwd in children.items():
+            for pid in children:
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
-                folder = os.path.dirname(cwd)
-                if os.path.basename(folder).startswith("grader-sandbox-"):
-                    shutil.rmtree(folder, ignore_errors=True)
+            for pid, cwd in children.items():
+                try:
+                    os.waitpid(pid, 0)  # dead and reaped: its mounts are gone, its folder can go
+                except ChildProcessError:
+                    pass
+                _remove_folder(cwd)
             return
         request = json.loads(data)
         if len(fds) != 4:
