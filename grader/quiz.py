@@ -36,7 +36,6 @@ from .outcome import Returned, run_trusted
 from .results import CheckResult, Diagnosis, ExerciseResult
 
 QUESTION_TYPES = ("single", "multiple", "numeric", "vector")
-MAX_ANSWERS_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)

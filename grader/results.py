@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CHECK_STATUSES = ("passed", "failed", "error", "timeout")
-EXERCISE_STATUSES = ("passed", "failed", "error", "timeout", "missing")
-
 
 @dataclass(frozen=True)
 class CheckResult:
