@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters shown as escapes, so that a key or
+    value taken from a user's file cannot split the message (or forge a second line)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class GraderError(Exception):
     """Bad input from a user (teacher or student files, options): shown as one line."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class ExerciseError(GraderError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from grader.errors import ExerciseError
@@ -47,6 +47,8 @@ def _mutate(data: dict, key: str, value: object) -> dict:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(KEYS), value=values)
+@example(key="function", value={"\n": None})  # a key with a line break once split the message
+@example(key="cases[0]", value={"x\u2028y": 1})
 def test_a_wrong_value_anywhere_is_an_exercise_error_naming_the_file(tmp_path_factory, key, value):
     folder = tmp_path_factory.mktemp("ex")
     (folder / "sol.py").write_text((EXERCISES.parent / "solutions" / "dot_product.py").read_text())
