@@ -33,6 +33,7 @@ from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
+from .sandbox.protocol import Encoded, identical
 from .submissions import Location, Submission, load_submission, locate
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
@@ -73,32 +74,6 @@ def args_text(params: tuple[str, ...], args: list | tuple, kwargs: dict) -> str:
     parts = [f"{params[i] if i < len(params) else f'arg{i}'} = {fmt(a)}" for i, a in enumerate(args)]
     parts += [f"{k} = {fmt(v)}" for k, v in kwargs.items()]
     return ", ".join(parts)
-
-
-def _identical(a: Any, b: Any) -> bool:
-    """Exact equality of an argument before and after a call (for mutation)."""
-    ta, tb = type(a), type(b)
-    if ta is list and tb is list:
-        try:
-            if a == b:  # C-speed for lists of numbers; nan and arrays inside take the slow path
-                return True
-        except (ValueError, TypeError):
-            pass
-        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
-    if ta is np.ndarray or tb is np.ndarray:
-        if ta is not tb or a.shape != b.shape:
-            return False
-        if a.dtype == b.dtype:
-            return a.tobytes() == b.tobytes()  # bit-for-bit, nan included
-        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
-    try:
-        return bool(a == b) or (a != a and b != b)
-    except Exception:
-        return False
 
 
 # --------------------------------------------------------------------------- runs
@@ -160,26 +135,25 @@ class ExerciseRun:
         outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs, timeout)
         return self._record(sent_args, sent_kwargs, check, visible, outcome, after, case=fresh)
 
-    def prefetch(self, calls: list[tuple[str, tuple | list, dict]]) -> None:
+    def prefetch(self, calls: list[tuple[str, Encoded]]) -> None:
         """Send the YAML cases' calls to the sandbox in one pipelined batch; items then take their outcome."""
         sandbox = self._ready()
         if not isinstance(sandbox, Sandbox):
             return
         loc = self.location
-        replies = sandbox.call_many(loc.file, loc.module, self.exercise.function.name,
-                                    [(tuple(args), kwargs) for _, args, kwargs in calls])
-        for (check, _, _), reply in zip(calls, replies, strict=False):
+        replies = sandbox.call_many(loc.file, loc.module, self.exercise.function.name, [p for _, p in calls])
+        for (check, _), reply in zip(calls, replies, strict=False):
             self.prefetched[check] = reply  # a timeout or crash ends the batch: later calls run one by one
 
     def _record(self, sent_args: list | tuple, sent_kwargs: dict, check: str, visible: bool,
                 outcome: Outcome, after: Any, case: bool = False) -> Outcome:
         mutated: tuple[str, ...] = ()
-        if after is not None:
-            a_args, a_kwargs = after
+        if after:  # the arguments the sandbox says the call changed, with their values after it: judged here
+            c_args, c_kwargs = after
             params = self.exercise.function.params
-            mutated = tuple(params[i] if i < len(params) else f"arg{i}"
-                            for i, (x, y) in enumerate(zip(sent_args, a_args, strict=False)) if not _identical(x, y))
-            mutated += tuple(k for k in sent_kwargs if k in a_kwargs and not _identical(sent_kwargs[k], a_kwargs[k]))
+            mutated = tuple(params[i] if i < len(params) else f"arg{i}" for i in sorted(c_args)
+                            if 0 <= i < len(sent_args) and not identical(sent_args[i], c_args[i]))
+            mutated += tuple(k for k in sent_kwargs if k in c_kwargs and not identical(sent_kwargs[k], c_kwargs[k]))
         if isinstance(outcome, TimedOut):
             self.timeouts += 1
         elif isinstance(outcome, Crashed):
@@ -272,7 +246,8 @@ class GradingSession:
         self.on_result = on_result
         self.finish_submission = finish or _default_finish
         self.finished: dict[str, SubmissionResult] = {}
-        self._expected: dict[tuple[str, str], Outcome] = {}
+        self._expected: dict[tuple[str, str], tuple[Outcome, list, dict]] = {}
+        self._encoded: dict[tuple[str, str], Encoded] = {}
 
     def expected(self, ex: Exercise, case: Case) -> tuple[Outcome, list, dict]:
         """The reference's outcome and the case's arguments, built once per session.
@@ -284,7 +259,12 @@ class GradingSession:
         if key not in self._expected:
             args, kwargs = case.build_arguments()
             self._expected[key] = (run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs), args, kwargs)
+            self._encoded[key] = Encoded([list(args), dict(kwargs)])  # sent to every sandbox as the same bytes
         return self._expected[key]
+
+    def encoded(self, ex: Exercise, case: Case) -> Encoded:
+        self.expected(ex, case)
+        return self._encoded[(ex.id, case.name)]
 
     def runs_for(self, ex: Exercise) -> Iterator[ExerciseRun]:
         for sid in self.order:
@@ -506,7 +486,7 @@ class CaseItem(pytest.Item):
         expected, args, kwargs = session.expected(ex, case)
         if not self.run.prefetch_tried:
             self.run.prefetch_tried = True
-            self.run.prefetch([(c.name, *session.expected(ex, c)[1:]) for c in ex.cases])
+            self.run.prefetch([(c.name, session.encoded(ex, c)) for c in ex.cases])
         got = self.run.call(args, kwargs, case.name, case.visibility == "visible", fresh=True)
         judge(got, expected, case, ex, lambda: args_text(ex.function.params, args, kwargs))
 

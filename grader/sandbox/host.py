@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
-from .protocol import HEADER_SIZE, MAX_FRAME, ProtocolError, pack, parse_header, unpack, write_all
+from .protocol import (
+    HEADER_SIZE,
+    MAX_FRAME,
+    Encoded,
+    ProtocolError,
+    pack,
+    pack_files,
+    parse_header,
+    unpack,
+    write_all,
+)
 
 GRADER_PARENT = str(Path(__file__).resolve().parents[2])
 PIPELINE_BYTES = 48 * 1024  # below the 64 KiB pipe buffer
@@ -115,8 +125,7 @@ class Sandbox:
     def __init__(self, files: Mapping[str, bytes], limits: Limits) -> None:
         self.files = dict(files)
         self.limits = limits
-        self.proc: subprocess.Popen | None = None
-        self.tmp: str | None = None
+        self.proc: _Spawned | _Forked | None = None
         self.loaded: dict[str, Outcome] = {}
         self.restarts = -1
         self.deadline = time.monotonic() + limits.submission_timeout
@@ -140,23 +149,11 @@ class Sandbox:
         if self.restarts > MAX_RESTARTS:
             self.gave_up = Crashed(f"not run: the sandbox had crashed or timed out {MAX_RESTARTS} times already")
             return self.gave_up
-        self.tmp = tempfile.mkdtemp(prefix="grader-sandbox-", dir=_sandbox_base(self.limits.hide))
-        work = Path(self.tmp, "work")
-        work.mkdir()
-        for rel, data in self.files.items():
-            target = work / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
         uid = sandbox_uid()
-        if uid is not None:  # the sandbox's own folder is the only one its uid may write
-            for folder, _, names in os.walk(self.tmp):
-                os.chown(folder, uid, uid)
-                for name in names:
-                    os.chown(os.path.join(folder, name), uid, uid)
-        isolation = {"hide": list(self.limits.hide), "uid": uid, "cwd": str(work)}
+        isolation = {"hide": list(self.limits.hide), "uid": uid}
         env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
         env.update(SINGLE_THREAD)
-        env.update({"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work)})
+        env.update({"PATH": "/usr/bin:/bin"})
         remaining = max(1.0, self.deadline - time.monotonic())
         limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2}
         req_r, req_w = os.pipe()
@@ -164,7 +161,8 @@ class Sandbox:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            self.proc = launcher().start(str(work), env, limits, isolation, (req_r, resp_w, out_w, err_w))
+            self.proc = launcher().start(_sandbox_base(self.limits.hide), env, limits, isolation,
+                                         (req_r, resp_w, out_w, err_w))
         except OSError as e:
             for fd in (req_w, resp_r, out_r, err_r):
                 os.close(fd)
@@ -176,6 +174,9 @@ class Sandbox:
         self.drains = [_Drain(out_r, self.limits.output_bytes), _Drain(err_r, self.limits.output_bytes)]
         for d in self.drains:
             d.start()
+        # The files go straight to the sandbox, which writes them in its own private folder.
+        if not self._send(pack_files(self.files), time.monotonic() + min(self.limits.startup_timeout, remaining)):
+            return self._died() if self.proc is not None else Crashed("the sandbox did not start")
         reply = self._receive(min(self.limits.startup_timeout, remaining))
         if not isinstance(reply, dict) or reply.get("op") != "ready":
             return reply if isinstance(reply, (Crashed, TimedOut)) else Crashed("the sandbox did not start")
@@ -197,14 +198,6 @@ class Sandbox:
             for d in self.drains:
                 d.join(timeout=1)
             self.outputs.append((self.drains[0].text(), self.drains[1].text()))
-        if self.tmp:  # cleared only once removed: an interrupted stop is finished by the next one
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            if os.path.exists(self.tmp) and proc is not None:
-                # a mount point of the dying sandbox's namespace: gone once the process has exited
-                proc.wait(2)
-                shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-        if proc is not None:
             proc.release()
 
     def close(self) -> None:
@@ -251,7 +244,7 @@ class Sandbox:
         return _call_outcome(reply)
 
     def call_many(self, file: str, module: str, function: str,
-                  calls: list[tuple[tuple, Mapping[str, Any]]]) -> list[tuple[Outcome, Any]]:
+                  calls: list[Encoded | tuple[tuple, Mapping[str, Any]]]) -> list[tuple[Outcome, Any]]:
         """Pipeline several calls: send them together, read each reply within its own timeout.
 
         Stops at the first call that times out or crashes (the sandbox is gone then); the calls
@@ -261,8 +254,9 @@ class Sandbox:
         if not isinstance(loaded, Returned) or self.proc is None:
             return []
         frames, size = [], 0
-        for args, kwargs in calls:
-            frame = pack({"op": "call", "file": file, "function": function, "payload": [list(args), dict(kwargs)]})
+        for call in calls:
+            payload = call if isinstance(call, Encoded) else [list(call[0]), dict(call[1])]
+            frame = pack({"op": "call", "file": file, "function": function, "payload": payload})
             if size + len(frame) > PIPELINE_BYTES and frames:
                 break  # the rest waits: a full request pipe must never block us while replies pile up
             frames.append(frame)
@@ -278,6 +272,25 @@ class Sandbox:
             if isinstance(outcome[0], (TimedOut, Crashed)):
                 break
         return out
+
+    def _send(self, data: bytes, deadline: float) -> bool:
+        """Write a frame unless the sandbox dies or stops reading before `deadline`."""
+        view = memoryview(data)
+        os.set_blocking(self.req, False)
+        try:
+            while view:
+                wait = deadline - time.monotonic()
+                if wait <= 0 or not select.select([], [self.req], [], wait)[1]:
+                    return False
+                try:
+                    view = view[os.write(self.req, view):]
+                except BlockingIOError:
+                    continue
+        except OSError:
+            return False
+        finally:
+            os.set_blocking(self.req, True)
+        return True
 
     def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | Outcome:
         if self.proc is None:
@@ -342,9 +355,10 @@ class Sandbox:
 class _Spawned:
     """A sandbox started as its own fresh interpreter (the fallback where fork is unavailable)."""
 
-    def __init__(self, proc: subprocess.Popen) -> None:
+    def __init__(self, proc: subprocess.Popen, folder: str) -> None:
         self.proc = proc
         self.pid = proc.pid
+        self.folder = folder
 
     def kill(self) -> None:
         try:
@@ -354,7 +368,7 @@ class _Spawned:
         self.proc.wait()  # reap it: we are its parent
 
     def release(self) -> None:
-        pass
+        shutil.rmtree(self.folder, ignore_errors=True)  # dead and reaped: its mounts are gone too
 
     def wait(self, timeout: float) -> int | None:
         try:
@@ -366,17 +380,24 @@ class _Spawned:
 class SpawnLauncher:
     name = "spawn"
 
-    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
+    def start(self, base: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
               fds: tuple[int, int, int, int]) -> _Spawned:
         req_r, resp_w, out_w, err_w = fds
+        folder = tempfile.mkdtemp(prefix="grader-sandbox-", dir=base)
+        work = os.path.join(folder, "work")
+        os.mkdir(work, 0o700)
         bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
                      "from grader.sandbox.worker import main; main()")
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits),
-             json.dumps(isolation)],
-            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
-            pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True)
-        return _Spawned(proc)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits),
+                 json.dumps(isolation)],
+                cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
+                pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True)
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return _Spawned(proc, folder)
 
 
 class _Forked:
@@ -412,12 +433,12 @@ class ZygoteLauncher:
         self.lock = threading.Condition()
         self.exits: dict[int, int] = {}
         self.forgotten: set[int] = set()
-        self.forked: dict[int, int] = {}
+        self.forked: dict[int, int | str] = {}
         self.token = 0
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
 
-    def _ensure(self) -> socket.socket:
+    def _ensure(self, hide: list[str]) -> socket.socket:
         if self.sock is not None and self.proc is not None and self.proc.poll() is None:
             return self.sock
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -425,9 +446,9 @@ class ZygoteLauncher:
         env.update(SINGLE_THREAD)
         env["PATH"] = "/usr/bin:/bin"
         bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
-                     "from grader.sandbox.zygote import serve; serve(int(sys.argv[1]))")
+                     "import json; from grader.sandbox.zygote import serve; serve(int(sys.argv[1]), json.loads(sys.argv[2]))")
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(theirs.fileno())], cwd="/", env=env,
+            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(theirs.fileno()), json.dumps(hide)], cwd="/", env=env,
             stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True)
         theirs.close()
         self.sock = mine
@@ -455,21 +476,26 @@ class ZygoteLauncher:
                         self.exits[pid] = int(message["code"])
                 elif "forked" in message:
                     self.forked[int(message["token"])] = int(message["forked"])
+                elif "error" in message and message.get("token") is not None:
+                    self.forked[int(message["token"])] = str(message["error"])
                 self.lock.notify_all()
 
-    def start(self, cwd: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
+    def start(self, base: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
               fds: tuple[int, int, int, int]) -> _Forked:
         with self.lock:
-            sock = self._ensure()
+            sock = self._ensure(list(isolation.get("hide", [])))
             self.token += 1
             token = self.token
-            request = {"cwd": cwd, "env": env, "limits": limits, "isolation": isolation, "token": token}
+            request = {"base": base, "env": env, "limits": limits, "isolation": isolation, "token": token}
             socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
             if not self.lock.wait_for(lambda: token in self.forked or self.sock is None, timeout=10):
                 raise OSError("the zygote did not answer")
             if token not in self.forked:
                 raise OSError("the zygote exited")
-            return _Forked(self, self.forked.pop(token))
+            pid = self.forked.pop(token)
+            if isinstance(pid, str):
+                raise OSError(pid)
+            return _Forked(self, pid)
 
     def forget(self, pid: int) -> None:
         with self.lock:
@@ -532,7 +558,10 @@ def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
     payload = reply.get("payload")
     after = None
     if isinstance(payload, list) and len(payload) == 3:
-        after = (payload[1], payload[2])
+        # the arguments the call changed: {position: value}, {name: value}
+        c_args = {i: v for i, v in payload[1].items() if type(i) is int} if isinstance(payload[1], dict) else {}
+        c_kwargs = {k: v for k, v in payload[2].items() if type(k) is str} if isinstance(payload[2], dict) else {}
+        after = (c_args, c_kwargs)
     if reply.get("op") == "returned" and after is not None:
         return Returned(payload[0]), after
     if reply.get("op") == "raised":

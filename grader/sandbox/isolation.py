@@ -44,8 +44,16 @@ MS_PRIVATE = 1 << 18
 MAX_THREADS = 32  # RLIMIT_NPROC after the uid drop: the sandbox and its threads, no more
 
 
+_LIBC: ctypes.CDLL | None = None
+
+
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """The C library, found once per process (a zygote finds it for all its sandboxes: finding
+    it runs a program, which a sandbox could not and should not do)."""
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _LIBC
 
 
 def namespaces() -> tuple[list[str], list[str]]:
@@ -76,18 +84,18 @@ def _python_dirs() -> list[str]:
     return [os.path.realpath(d) for d in dirs if os.path.isdir(d) and os.path.realpath(d) != "/"]
 
 
-def private_root(cwd: str, hide: list[str]) -> tuple[list[str], list[str], str]:
-    """Build a root of only system folders, the Python installation and the sandbox's folder; enter it.
+def _build_root(new: str, hide: list[str], work: str | None) -> tuple[list[str], list[str]]:
+    """Mount a tmpfs at `new` holding only the system folders and the Python installation
+    (read-only), a few devices, a /tmp and, if given, the folder `work` at /tmp/work; chroot into it.
 
-    Call inside the private mount namespace, as root. Every source is opened first and bound from
-    its descriptor, so the new root can be mounted on /tmp of this namespace: nothing is created
-    in folders the grader sees. Returns (applied, missing, new cwd).
+    Call inside a private mount namespace, as root. Every source is opened first and bound from
+    its descriptor, so `new` can be /tmp of this namespace: nothing is created in folders the
+    grader sees. Returns (applied, missing).
     """
     libc = _libc()
-    new = "/tmp"  # in this mount namespace only
 
-    def fail(what: str) -> tuple[list[str], list[str], str]:
-        return [], [f"private-filesystem: {what} ({os.strerror(ctypes.get_errno())})"], cwd
+    def fail(what: str) -> tuple[list[str], list[str]]:
+        return [], [f"private-filesystem: {what} ({os.strerror(ctypes.get_errno())})"]
 
     allowed = sorted(set(SYSTEM_DIRS) | set(_python_dirs()), key=len)
     sources: list[tuple[str, int | str]] = []  # (path, descriptor) or (path, symlink target)
@@ -101,8 +109,9 @@ def private_root(cwd: str, hide: list[str]) -> tuple[list[str], list[str], str]:
             sources.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY)))
             kept.append(path)
     devices = [(name, os.open(f"/dev/{name}", os.O_PATH)) for name in DEVICES if os.path.exists(f"/dev/{name}")]
-    work = os.open(cwd, os.O_PATH | os.O_DIRECTORY)
-    opened = [fd for _, fd in sources if isinstance(fd, int)] + [fd for _, fd in devices] + [work]
+    work_fd = os.open(work, os.O_PATH | os.O_DIRECTORY) if work else None
+    opened = [fd for _, fd in sources if isinstance(fd, int)] + [fd for _, fd in devices]
+    opened += [work_fd] if work_fd is not None else []
     try:
         if libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=755") != 0:
             return fail("cannot mount the new root")
@@ -121,22 +130,130 @@ def private_root(cwd: str, hide: list[str]) -> tuple[list[str], list[str], str]:
             open(f"{new}/dev/{name}", "w").close()
             libc.mount(f"/proc/self/fd/{fd}".encode(), f"{new}/dev/{name}".encode(), None, MS_BIND, None)
         os.makedirs(new + "/tmp", exist_ok=True)
-        if libc.mount(b"tmpfs", f"{new}/tmp".encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                      b"size=64m,nr_inodes=4096,mode=1777") != 0:
-            return fail("cannot mount a private /tmp")
-        os.makedirs(new + SANDBOX_CWD, exist_ok=True)
-        if libc.mount(f"/proc/self/fd/{work}".encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
-            return fail("cannot bind the sandbox folder")
-        for path in hide:  # course copies inside the allowed folders (an installed package's course/)
-            if os.path.isdir(new + path):
-                libc.mount(b"tmpfs", (new + path).encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                           b"size=4k,mode=555")
+        if work_fd is not None:
+            if not _private_tmp(new + "/tmp", 64 << 20):
+                return fail("cannot mount a private /tmp")
+            os.makedirs(new + SANDBOX_CWD, exist_ok=True)
+            if libc.mount(f"/proc/self/fd/{work_fd}".encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
+                return fail("cannot bind the sandbox folder")
+        _hide(new, hide)
     finally:
         for fd in opened:
             os.close(fd)
     os.chroot(new)
-    os.chdir(SANDBOX_CWD)
-    return ["private-filesystem", "private-tmp"], [], SANDBOX_CWD
+    os.chdir("/")
+    return ["private-filesystem", "private-tmp"], []
+
+
+def _private_tmp(path: str, size: int) -> bool:
+    return _libc().mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                         f"size={size},nr_inodes=4096,mode=1777".encode()) == 0
+
+
+def _hide(root: str, hide: list[str]) -> None:
+    """Cover course copies inside the allowed folders (an installed package's course/) with empty mounts."""
+    libc = _libc()
+    for path in hide:
+        if os.path.isdir(root + path):
+            libc.mount(b"tmpfs", (root + path).encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       b"size=4k,mode=555")
+
+
+# --------------------------------------------------------------------------- zygote and sandbox
+
+
+_ZYGOTE: tuple[list[str], list[str], frozenset[str]] | None = None  # layers a zygote gave itself, and what it hid
+
+
+def isolate_zygote(hide: list[str]) -> tuple[list[str], list[str]]:
+    """In a zygote, once: the network and mount namespaces and the new root, shared by every
+    sandbox it forks (each then only needs its own /tmp). Saves most of a sandbox's start-up.
+
+    The zygote keeps root (its children need it to make their /tmp) but is itself chrooted:
+    it never again sees the course or the submissions.
+    """
+    global _ZYGOTE
+    _libc()
+    try:
+        _seccomp()  # built once here; each sandbox only loads it
+    except Exception:
+        pass  # each sandbox reports why seccomp is missing
+    applied, missing = namespaces()
+    if "network-namespace" in applied and not missing:
+        a, m = _build_root("/tmp", hide, None)
+        applied, missing = applied + a, missing + m
+    _ZYGOTE = (applied, missing, frozenset(hide))
+    return applied, missing
+
+
+def write_files(cwd: str, files: dict[str, bytes], uid: int | None) -> None:
+    """The submission's files, in the sandbox's working folder, owned by the sandbox's uid."""
+    base = os.path.realpath(cwd)
+    for rel, data in files.items():
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            continue  # submissions are read safely already; never write outside, whatever the name
+        if len(parts) > 1:
+            os.makedirs(os.path.join(base, *parts[:-1]), exist_ok=True)
+        fd = os.open(os.path.join(base, rel), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+    if uid is not None and os.geteuid() == 0:
+        parent = os.path.dirname(base)
+        if os.path.basename(parent).startswith("grader-sandbox-"):
+            os.chown(parent, uid, uid)  # a folder on disk made for this sandbox alone
+        for folder, _, names in os.walk(base):
+            os.chown(folder, uid, uid)
+            for name in names:
+                os.chown(os.path.join(folder, name), uid, uid)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[str], list[str], str]:
+    """In a new sandbox process, before any student code: its working folder holding the
+    submission's files, then every layer, in the order they must go (namespaces and the private
+    filesystem need root, then the uid drop, then seccomp).
+
+    `spec` has `cwd` (a folder prepared for it, unless its zygote has a private root), `hide`
+    and `uid`. Returns the layers applied, those missing, and the working folder as it now sees it.
+    """
+    uid = spec.get("uid")
+    hide = list(spec.get("hide", []))
+    if _ZYGOTE is not None and "private-filesystem" in _ZYGOTE[0]:
+        applied, missing = list(_ZYGOTE[0]), list(_ZYGOTE[1])
+        libc = _libc()
+        size = (64 << 20) + 2 * sum(len(d) for d in files.values())
+        if libc.unshare(CLONE_NEWNS) != 0 or not _private_tmp("/tmp", size):
+            raise OSError(f"private /tmp: {os.strerror(ctypes.get_errno())}")
+        _hide("", [h for h in hide if h not in _ZYGOTE[2]])
+        os.mkdir(SANDBOX_CWD, 0o700)
+        cwd = SANDBOX_CWD
+        write_files(cwd, files, uid)
+    else:
+        cwd = os.path.realpath(spec["cwd"])
+        write_files(cwd, files, uid)
+        if _ZYGOTE is not None:  # forked from a zygote that could not isolate itself: say why
+            applied, missing = list(_ZYGOTE[0]), list(_ZYGOTE[1])
+        else:  # started on its own (no fork here): every layer now
+            applied, missing = namespaces()
+            if "network-namespace" in applied and not missing:
+                a, m = _build_root("/tmp", hide, cwd)
+                applied, missing = applied + a, missing + m
+                cwd = SANDBOX_CWD if a else cwd
+        if "private-filesystem" not in applied and not any(m.startswith("private-filesystem") for m in missing):
+            missing.append("private-filesystem: needs root (or bubblewrap)")
+    os.chdir(cwd)
+    for a, m in (drop_privileges(uid), seccomp_filter()):
+        applied += a
+        missing += m
+    return applied, missing, cwd
 
 
 def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
@@ -155,13 +272,15 @@ def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
     return ["uid-drop", "process-limit"], []
 
 
-def seccomp_filter() -> tuple[list[str], list[str]]:
-    """Load the deny-list filter (requires libseccomp through the pyseccomp binding)."""
-    try:
+_FILTER: Any = None  # the filter, built once per process (a zygote builds it for all its children)
+
+
+def _seccomp() -> Any:
+    """The deny-list as a libseccomp filter, ready to load."""
+    global _FILTER
+    if _FILTER is None:
         import pyseccomp as seccomp
-    except (ImportError, OSError) as e:
-        return [], [f"seccomp: pyseccomp/libseccomp unavailable ({type(e).__name__})"]
-    try:
+
         f = seccomp.SyscallFilter(seccomp.ALLOW)
         for name in DENIED_SYSCALLS:
             try:
@@ -170,26 +289,20 @@ def seccomp_filter() -> tuple[list[str], list[str]]:
                 pass  # a syscall this architecture does not have
         f.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
         f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
-        f.load()
+        _FILTER = f
+    return _FILTER
+
+
+def seccomp_filter() -> tuple[list[str], list[str]]:
+    """Load the deny-list filter (requires libseccomp through the pyseccomp binding)."""
+    try:
+        f = _seccomp()
+    except (ImportError, OSError) as e:
+        return [], [f"seccomp: pyseccomp/libseccomp unavailable ({type(e).__name__})"]
     except Exception as e:  # libseccomp reports failures in several ways
         return [], [f"seccomp: {type(e).__name__}: {e}"]
+    try:
+        f.load()
+    except Exception as e:
+        return [], [f"seccomp: {type(e).__name__}: {e}"]
     return ["seccomp-no-new-processes", "seccomp-no-sockets"], []
-
-
-def apply_isolation(spec: dict[str, Any]) -> tuple[list[str], list[str], str]:
-    """All layers, in the order they must go: namespaces (need root), then the uid drop, then seccomp.
-
-    Returns the layers applied, those missing, and the sandbox's working folder as it now sees it.
-    """
-    cwd = os.path.realpath(spec["cwd"]) if spec.get("cwd") else ""
-    applied, missing = namespaces()
-    if "network-namespace" in applied and not missing and cwd:
-        a, m, cwd = private_root(cwd, list(spec.get("hide", [])))
-        applied += a
-        missing += m
-    elif cwd and not missing:
-        missing.append("private-filesystem: needs root (or bubblewrap)")
-    for a, m in (drop_privileges(spec.get("uid")), seccomp_filter()):
-        applied += a
-        missing += m
-    return applied, missing, cwd

@@ -169,22 +169,39 @@ def _pack_numeric_list(x: list) -> tuple[bytes, str, list[int]] | None:
     return arr.tobytes(), "f" if kind is float else "i", shape
 
 
+class Encoded:
+    """A payload encoded once and sent many times (a case's arguments, the same for every submission)."""
+
+    __slots__ = ("json", "buffers", "offsets")
+
+    def __init__(self, value: Any) -> None:
+        tagged, self.buffers = encode(value)
+        self.json = json.dumps(tagged, separators=(",", ":"))
+        offsets, pos = [], 0
+        for b in self.buffers:
+            offsets.append([pos, len(b)])
+            pos += len(b)
+        self.offsets = json.dumps(offsets, separators=(",", ":"))
+
+
 def pack(message: dict[str, Any]) -> bytes:
-    """A control message whose `payload` key (if any) is encoded."""
-    buffers: list[bytes] = []
+    """A control message whose `payload` key (if any) is encoded (or already an Encoded)."""
+    extra = ""
+    body = b""
     if "payload" in message:
         message = dict(message)
-        message["payload"], buffers = encode(message["payload"])
-    head = json.dumps(message, separators=(",", ":")).encode()
-    body = b"".join(buffers)
-    offsets = []
-    pos = 0
-    for b in buffers:
-        offsets.append([pos, len(b)])
-        pos += len(b)
-    if buffers:
-        head = head[:-1] + b',"buffers":' + json.dumps(offsets).encode() + b"}"
-    return _HEAD.pack(len(head), len(body)) + head + body
+        payload = message.pop("payload")
+        if not isinstance(payload, Encoded):
+            payload = Encoded(payload)
+        extra = ',"payload":' + payload.json
+        if payload.buffers:
+            extra += ',"buffers":' + payload.offsets
+            body = b"".join(payload.buffers)
+    head = json.dumps(message, separators=(",", ":"))
+    if extra:
+        head = head[:-1] + (extra if len(head) > 2 else extra[1:]) + "}"
+    data = head.encode()
+    return _HEAD.pack(len(data), len(body)) + data + body
 
 
 # ------------------------------------------------------------------------------------ decode
@@ -276,6 +293,68 @@ def _array(v: Any, offsets: list, body: bytes) -> Any:
     return a[()] if scalar else a
 
 
+# ------------------------------------------------------------------------------------ mutation
+
+
+_IMMUTABLE = frozenset({float, int, bool, str, type(None), complex})
+
+
+def snapshot(x: Any) -> Any:
+    """A copy of an argument deep enough to tell afterwards whether a call changed it."""
+    t = type(x)
+    if t is list:
+        if _IMMUTABLE.issuperset(map(type, x)):
+            return x[:]  # a flat list of numbers: a C-speed copy
+        return [snapshot(v) for v in x]
+    if t is np.ndarray:
+        return x.copy()
+    if t is dict:
+        return {k: snapshot(v) for k, v in x.items()}
+    if t is tuple:
+        return tuple(snapshot(v) for v in x)
+    return x  # scalars cannot change
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Exact equality of an argument before and after a call (nan equals nan, arrays bit for bit)."""
+    ta, tb = type(a), type(b)
+    if ta is list and tb is list:
+        try:
+            if a == b:  # C-speed for lists of numbers; nan and arrays inside take the slow path
+                return True
+        except (ValueError, TypeError):
+            pass
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+    if ta is np.ndarray or tb is np.ndarray:
+        if ta is not tb or a.shape != b.shape:
+            return False
+        if a.dtype == b.dtype:
+            return a.tobytes() == b.tobytes()  # bit-for-bit, nan included
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:
+        return False
+
+
+def changes(args: list, kwargs: dict, before: tuple[list, dict]) -> list[dict]:
+    """The arguments a call changed, by position and by name, with their values after it."""
+    def same(a: Any, b: Any) -> bool:
+        try:
+            return identical(a, b)
+        except BaseException:  # a student's object that cannot even be compared has changed
+            return False
+
+    old_args, old_kwargs = before
+    changed = {i: a for i, (a, b) in enumerate(zip(args, old_args, strict=False)) if not same(a, b)}
+    changed_kw = {k: v for k, v in kwargs.items() if k not in old_kwargs or not same(v, old_kwargs[k])}
+    return [changed, changed_kw]
+
+
 # ------------------------------------------------------------------------------------ frames
 
 
@@ -303,6 +382,26 @@ def write_all(fd: int, data: bytes) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+def pack_files(files: dict[str, bytes]) -> bytes:
+    """The submission's files as one frame: the first thing a new sandbox reads."""
+    head = json.dumps({"op": "files", "files": [[name, len(data)] for name, data in files.items()]}).encode()
+    body = b"".join(files.values())
+    return _HEAD.pack(len(head), len(body)) + head + body
+
+
+def read_files(fd: int) -> dict[str, bytes]:
+    """In a new sandbox: read the files frame the grader sends first (trusted, but checked)."""
+    head, body = read_frame(fd)
+    message = json.loads(head)
+    if not isinstance(message, dict) or message.get("op") != "files":
+        raise ProtocolError("expected the submission's files first")
+    files, pos = {}, 0
+    for name, size in message["files"]:
+        files[str(name)] = body[pos:pos + int(size)]
+        pos += int(size)
+    return files
 
 
 HEADER_SIZE = _HEAD.size

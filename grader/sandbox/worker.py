@@ -16,7 +16,7 @@ import sys
 import traceback
 from typing import Any
 
-from grader.sandbox.protocol import pack, read_frame, unpack, write_all
+from grader.sandbox.protocol import changes, pack, read_frame, snapshot, unpack, write_all
 
 
 def apply_limits(limits: dict[str, Any]) -> list[str]:
@@ -118,12 +118,14 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
                                                  "message": f"no callable {msg['function']} after import", "where": ""}})
                 continue
             args, kwargs = msg["payload"]
+            before = (snapshot(args), snapshot(kwargs))
             try:
                 result = func(*args, **kwargs)
             except BaseException as e:
-                reply({"op": "raised", "error": _describe(e, root), "payload": [None, args, kwargs]})
+                reply({"op": "raised", "error": _describe(e, root), "payload": [None, *changes(args, kwargs, before)]})
                 continue
-            reply({"op": "returned", "payload": [result, args, kwargs]})
+            # only the arguments the call changed travel back: the grader judges those itself
+            reply({"op": "returned", "payload": [result, *changes(args, kwargs, before)]})
             continue
         reply({"op": "raised", "error": {"type": "ProtocolError", "mro": [], "message": f"unknown op {op!r}", "where": ""}})
 
@@ -142,15 +144,16 @@ def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
 
 
 def main() -> None:
-    from grader.sandbox.isolation import apply_isolation
+    """A sandbox started as its own interpreter (where the zygote cannot fork)."""
+    from grader.sandbox.isolation import enter_sandbox
+    from grader.sandbox.protocol import read_files
     from grader.sandbox.zygote import _preload
 
     _preload()  # before the uid drop: the interpreter's own files may not be readable after it
-    applied, missing, cwd = apply_isolation({**json.loads(sys.argv[4]), "cwd": os.getcwd()})
-    if cwd:
-        os.chdir(cwd)
-        os.environ.update({"HOME": cwd, "TMPDIR": cwd})
-    run_sandbox(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), (applied, missing))
+    req_fd = int(sys.argv[1])
+    applied, missing, cwd = enter_sandbox({**json.loads(sys.argv[4]), "cwd": os.getcwd()}, read_files(req_fd))
+    os.environ.update({"HOME": cwd, "TMPDIR": cwd})
+    run_sandbox(req_fd, int(sys.argv[2]), json.loads(sys.argv[3]), (applied, missing))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The zygote: a clean, warm process that forks one sandbox per submission.
 
 Started as a fresh interpreter (never a fork of the grader), it imports numpy and the sandbox
-runtime once and then waits on a Unix socket. A fork request carries no student data: only the
-path of a folder the grader has prepared and the four pipe ends of the new sandbox (passed as
-file descriptors). The child starts its own session, takes the pipes as its stdin/out/err and
-protocol channel, enters the folder, applies its limits and serves calls. The zygote reports
-each child's exit status back to the grader, which cannot wait for a process it did not fork.
+runtime once, enters its own network and mount namespaces and a new root holding only the
+system and Python folders (as root; see isolation.isolate_zygote), and then waits on a Unix
+socket. A fork request carries no student data: only the limits and the four pipe ends of the
+new sandbox (passed as file descriptors). The child starts its own session, takes the pipes as
+its stdin/out/err and protocol channel, reads the submission's files from the grader through
+its pipe, makes its own /tmp, applies its limits and serves calls. The zygote reports each
+child's exit status back to the grader, which cannot wait for a process it did not fork.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 from typing import Any
 
 MAX_REQUEST = 65536
@@ -57,7 +60,7 @@ def _preload() -> None:
     np.random.default_rng(0)
 
 
-def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int, wakeup_read: int) -> None:
+def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wakeup: int, wakeup_read: int) -> None:
     """In the forked child: become the sandbox. Never returns."""
     try:
         os.setsid()
@@ -72,11 +75,12 @@ def _child(request: dict[str, Any], fds: list[int], control: int, wakeup: int, w
         os.dup2(err_w, 2)
         for fd in (devnull, out_w, err_w):
             os.close(fd)
-        from grader.sandbox.isolation import apply_isolation
+        from grader.sandbox.isolation import enter_sandbox
+        from grader.sandbox.protocol import read_files
         from grader.sandbox.worker import run_sandbox
 
-        applied, missing, cwd = apply_isolation({**(request.get("isolation") or {}), "cwd": request["cwd"]})
-        os.chdir(cwd or request["cwd"])
+        files = read_files(req_r)  # from the grader, straight through the pipe: never through the zygote
+        applied, missing, _ = enter_sandbox({**(request.get("isolation") or {}), "cwd": cwd}, files)
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.update({"HOME": os.getcwd(), "TMPDIR": os.getcwd()})
@@ -93,9 +97,28 @@ def _remove_folder(cwd: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def serve(control: int) -> None:
+def _workdir(request: dict[str, Any]) -> str:
+    """Without a private root (not root), a sandbox works in a folder on disk, removed when it is reaped."""
+    if private_root():
+        return ""
+    base = request.get("base") or tempfile.gettempdir()
+    folder = tempfile.mkdtemp(prefix="grader-sandbox-", dir=base)
+    os.mkdir(os.path.join(folder, "work"), 0o700)
+    return os.path.join(folder, "work")
+
+
+def private_root() -> bool:
+    from grader.sandbox import isolation
+
+    return isolation._ZYGOTE is not None and "private-filesystem" in isolation._ZYGOTE[0]
+
+
+def serve(control: int, hide: list[str]) -> None:
     sock = socket.socket(fileno=control)
     _preload()
+    from grader.sandbox.isolation import isolate_zygote
+
+    isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
     rd, wakeup = os.pipe()
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
@@ -112,7 +135,10 @@ def serve(control: int) -> None:
                 return
             _remove_folder(children.pop(pid, ""))  # whatever became of the grader, nothing is left behind
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            sock.send(json.dumps({"exited": pid, "code": code}).encode())
+            try:
+                sock.send(json.dumps({"exited": pid, "code": code}).encode())
+            except OSError:
+                return  # the grader is gone: the loop below sees it and cleans up
 
     while True:
         ready, _, _ = select.select([sock, rd], [], [])
@@ -146,17 +172,27 @@ def serve(control: int) -> None:
         if len(fds) != 4:
             for fd in fds:
                 os.close(fd)
-            sock.send(json.dumps({"error": "expected 4 descriptors"}).encode())
+            sock.send(json.dumps({"error": "expected 4 descriptors", "token": request.get("token")}).encode())
+            continue
+        try:
+            cwd = _workdir(request)
+        except OSError as e:
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"error": f"no working folder ({e.strerror})", "token": request.get("token")}).encode())
             continue
         pid = os.fork()
         if pid == 0:
-            _child(request, fds, sock.fileno(), wakeup, rd)
+            _child(request, fds, cwd, sock.fileno(), wakeup, rd)
         for fd in fds:
             os.close(fd)
-        children[pid] = str(request.get("cwd", ""))
-        sock.send(json.dumps({"forked": pid, "token": request.get("token")}).encode())
+        children[pid] = cwd
+        try:
+            sock.send(json.dumps({"forked": pid, "token": request.get("token")}).encode())
+        except OSError:
+            pass  # the grader is gone: the loop above sees it and cleans up
         reap()
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), json.loads(sys.argv[2]))
