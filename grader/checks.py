@@ -335,11 +335,21 @@ class GradingSession:
         pytest's full protocol (setup, call, teardown, three reports) costs more than the call into
         the sandbox; custom checks, which may use fixtures, keep it. Teacher mode keeps it for all.
         """
-        if not self.fast or not isinstance(item, (CaseItem, MutationItem)):
+        if not self.fast:
             return None
         run = _item_run(item)
+        if isinstance(item, (CaseItem, MutationItem)):
+            runtest: Callable[[], Any] = item.runtest
+        elif (run is not None and isinstance(item, pytest.Function) and FAST_CLOSURE.issuperset(item.fixturenames)
+              and FAST_FIXTURES.issuperset(_argnames(item.obj))):
+            # A custom check that asks only for the grader's own fixtures: called directly with them
+            # (pytest's setup and teardown cost more than the check); any other fixture takes the full protocol.
+            obj = item.obj
+            runtest = lambda: obj(**{name: _fixture_value(name, item, run) for name in _argnames(obj)})  # noqa: E731
+        else:
+            return None
         try:
-            item.runtest()
+            runtest()
             excinfo = None
         except Exception:
             excinfo = pytest.ExceptionInfo.from_current()
@@ -558,6 +568,40 @@ class MutationItem(pytest.Item):
 # --------------------------------------------------------------------------- fixtures and options
 
 
+FAST_FIXTURES = frozenset({"grader_run", "student", "reference", "rng", "tolerance"})
+FAST_CLOSURE = FAST_FIXTURES | {"request"}  # what they need themselves
+_ARGNAMES: dict[Any, tuple[str, ...]] = {}
+
+
+def _argnames(func: Callable[..., Any]) -> tuple[str, ...]:
+    if func not in _ARGNAMES:
+        import inspect
+
+        _ARGNAMES[func] = tuple(inspect.signature(func).parameters)
+    return _ARGNAMES[func]
+
+
+def _fixture_value(name: str, item: pytest.Function, run: ExerciseRun) -> Any:
+    """What the fixture of that name gives a custom check (see the fixtures below)."""
+    if name == "student":
+        vis = item.get_closest_marker("visibility")
+        return StudentFunction(run, _check_name(item), bool(vis and vis.args[0] == "visible"))
+    if name == "reference":
+        return run.exercise.solution().reference
+    if name == "tolerance":
+        return run.exercise.tolerance
+    if name == "rng":
+        return check_rng(run.exercise.id, item.originalname)
+    return run
+
+
+def check_rng(exercise_id: str, check: str) -> np.random.Generator:
+    """A generator seeded by exercise and check, the same for every submission."""
+    import zlib
+
+    return np.random.default_rng(zlib.crc32(f"{exercise_id}/{check}".encode()))
+
+
 @pytest.fixture
 def grader_run(request: pytest.FixtureRequest) -> ExerciseRun:
     param = getattr(request, "param", None)
@@ -569,27 +613,25 @@ def grader_run(request: pytest.FixtureRequest) -> ExerciseRun:
 @pytest.fixture
 def student(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> StudentFunction:
     """The student's function; every call runs in the sandbox and is recorded."""
-    vis = request.node.get_closest_marker("visibility")
-    return StudentFunction(grader_run, _check_name(request.node), bool(vis and vis.args[0] == "visible"))
+    return _fixture_value("student", request.node, grader_run)
 
 
 @pytest.fixture
 def reference(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> Callable[..., Any]:
     """The trusted reference implementation of the exercise."""
-    return grader_run.exercise.solution().reference
+    return _fixture_value("reference", request.node, grader_run)
 
 
 @pytest.fixture
-def tolerance(grader_run: ExerciseRun) -> Tolerance:
-    return grader_run.exercise.tolerance
+def tolerance(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> Tolerance:
+    """The exercise's tolerance, for assert_close."""
+    return _fixture_value("tolerance", request.node, grader_run)
 
 
 @pytest.fixture
 def rng(grader_run: ExerciseRun, request: pytest.FixtureRequest) -> np.random.Generator:
     """A generator seeded by exercise and check, the same for every submission."""
-    import zlib
-
-    return np.random.default_rng(zlib.crc32(f"{grader_run.exercise.id}/{request.node.originalname}".encode()))
+    return _fixture_value("rng", request.node, grader_run)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

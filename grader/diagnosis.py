@@ -144,14 +144,22 @@ def _match_model(ex: Exercise, m: Misconception, solution: Solution, order: list
     best = None
     for name in m.models:
         model = solution.models[name]
-        outcomes = {e.index: _trusted(ex, name, model, e.call) for e in order}
-        # calls where the model disagrees with the reference and the student gave an answer
-        telling = [e for e in order if not _agree(outcomes[e.index], e.reference, tol)
-                   and not isinstance(e.student, (TimedOut, Crashed))]
-        if len(telling) < MIN_EVIDENCE:
-            continue
-        if all(same_outcome(e.student, outcomes[e.index], tol, m.match) for e in telling):
-            if best is None or len(telling) > len(best[1]):
+        # the telling calls: the model disagrees with the reference and the student gave an answer;
+        # the student must agree with the model on every one (the first disagreement rules it out,
+        # so the model is not run on the remaining calls)
+        outcomes: dict[int, Outcome] = {}
+        telling: list[Evidence] = []
+        for e in order:
+            if isinstance(e.student, (TimedOut, Crashed)):
+                continue
+            out = outcomes[e.index] = _trusted(ex, name, model, e.call)
+            if _agree(out, e.reference, tol):
+                continue
+            if not same_outcome(e.student, out, tol, m.match):
+                break
+            telling.append(e)
+        else:
+            if len(telling) >= MIN_EVIDENCE and (best is None or len(telling) > len(best[1])):
                 best = (name, telling, outcomes)
     return best
 

@@ -146,10 +146,13 @@ def read_yaml(path: Path, max_bytes: int = MAX_EXERCISE_BYTES) -> tuple[Any, dic
     return parse_yaml(text, path)
 
 
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it: the same nodes, faster
+
+
 def parse_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
     """Parse YAML text with line numbers, refusing alias bombs and non-string keys."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
@@ -158,17 +161,17 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
         raise ExerciseError(path, 1, "", "the file is empty; expected an exercise mapping")
     lines: dict[str, int] = {}
     budget = [MAX_YAML_NODES]
-    data = _construct(node, "", lines, budget, path)
+    data = _construct(node, "", lines, budget, path, yaml.SafeLoader(""))
     return data, lines
 
 
-def _construct(node: yaml.Node, key: str, lines: dict[str, int], budget: list[int], path: Path) -> Any:
+def _construct(node: yaml.Node, key: str, lines: dict[str, int], budget: list[int], path: Path,
+               loader: yaml.SafeLoader) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
         raise ExerciseError(path, node.start_mark.line + 1, key, f"more than {MAX_YAML_NODES} YAML nodes (an alias bomb?)")
     lines.setdefault(key, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
-        loader = yaml.SafeLoader("")
         loader.flatten_mapping(node)  # resolves `<<` merge keys
         out: dict[Any, Any] = {}
         for k_node, v_node in node.value:
@@ -177,11 +180,10 @@ def _construct(node: yaml.Node, key: str, lines: dict[str, int], budget: list[in
                 raise ExerciseError(path, k_node.start_mark.line + 1, key, "mapping keys must be strings")
             child = f"{key}.{k}" if key else k
             lines[child] = k_node.start_mark.line + 1
-            out[k] = _construct(v_node, child, lines, budget, path)
+            out[k] = _construct(v_node, child, lines, budget, path, loader)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, f"{key}[{i}]", lines, budget, path) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
+        return [_construct(v, f"{key}[{i}]", lines, budget, path, loader) for i, v in enumerate(node.value)]
     try:
         return loader.construct_object(node)
     except yaml.YAMLError as e:

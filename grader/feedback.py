@@ -70,6 +70,7 @@ class Feedback:
         for env in (self.env, self.exercise_env):
             env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow)
         self._compiled: dict[str, jinja2.Template] = {}
+        self.memo: dict[Any, str] = {}  # rendered texts the caller knows to be reusable
 
     # ------------------------------------------------------------ explanations
 

@@ -162,9 +162,18 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
 
 
 def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:
+    # a passed exercise renders the same text for most of a class: rendered once
+    key = ("exercise", result, function) if result.status == "passed" else None
+    if key is not None and key in feedback.memo:
+        return feedback.memo[key]
     ctx = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     ctx["function"] = function
-    return feedback.render("exercise.md.j2", ex=ctx).strip()
+    text = feedback.render("exercise.md.j2", ex=ctx).strip()
+    if key is not None:
+        if len(feedback.memo) >= 512:
+            feedback.memo.clear()
+        feedback.memo[key] = text
+    return text
 
 
 # --------------------------------------------------------------------------- parallel

@@ -171,6 +171,7 @@ class Sandbox:
             for fd in (req_r, resp_w, out_w, err_w):
                 os.close(fd)
         self.req, self.resp = req_w, resp_r
+        self.inbox = bytearray()  # replies read ahead of the one being taken
         self.drains = [_Drain(out_r, self.limits.output_bytes), _Drain(err_r, self.limits.output_bytes)]
         for d in self.drains:
             d.start()
@@ -328,20 +329,23 @@ class Sandbox:
             return Crashed(f"the sandbox sent an invalid reply ({e})")
 
     def _read(self, n: int, deadline: float) -> bytes:
-        chunks = []
-        while n:
+        """n bytes of the reply stream. Reads take whatever has arrived (often several pipelined
+        replies at once) into a buffer, so most replies cost no system call at all."""
+        buf = self.inbox
+        while len(buf) < n:
             wait = deadline - time.monotonic()
             if wait <= 0:
                 raise TimeoutError
             ready, _, _ = select.select([self.resp], [], [], wait)
             if not ready:
                 raise TimeoutError
-            chunk = os.read(self.resp, min(n, 1 << 20))
+            chunk = os.read(self.resp, min(max(n - len(buf), 1 << 16), 1 << 20))
             if not chunk:
                 raise EOFError
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+            buf += chunk
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
 
     def _died(self) -> Crashed:
         code = self.proc.wait(2) if self.proc is not None else None

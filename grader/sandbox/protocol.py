@@ -370,6 +370,31 @@ def read_exact(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
+class FrameReader:
+    """Frames from a pipe, read ahead: pipelined requests arrive in one system call."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+
+    def _take(self, n: int) -> bytes:
+        buf = self.buf
+        while len(buf) < n:
+            chunk = os.read(self.fd, min(max(n - len(buf), 1 << 16), 1 << 20))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+
+    def read_frame(self) -> tuple[bytes, bytes]:
+        hlen, blen = _HEAD.unpack(self._take(_HEAD.size))
+        if hlen + blen > MAX_FRAME:
+            raise ProtocolError("frame too large")
+        return self._take(hlen), self._take(blen)
+
+
 def read_frame(fd: int) -> tuple[bytes, bytes]:
     hlen, blen = _HEAD.unpack(read_exact(fd, _HEAD.size))
     if hlen + blen > MAX_FRAME:

@@ -16,7 +16,7 @@ import sys
 import traceback
 from typing import Any
 
-from grader.sandbox.protocol import changes, pack, read_frame, snapshot, unpack, write_all
+from grader.sandbox.protocol import FrameReader, changes, pack, snapshot, unpack, write_all
 
 
 def apply_limits(limits: dict[str, Any]) -> list[str]:
@@ -78,6 +78,7 @@ def _describe(exc: BaseException, root: str) -> dict[str, Any]:
 
 def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[str]] = ([], [])) -> None:
     modules: dict[str, Any] = {}
+    requests = FrameReader(req_fd)
 
     def reply(message: dict[str, Any]) -> None:
         try:
@@ -90,7 +91,7 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
     reply({"op": "ready", "pid": os.getpid(), "layers": layers[0], "missing": layers[1]})
     while True:
         try:
-            head, body = read_frame(req_fd)
+            head, body = requests.read_frame()
         except EOFError:
             return
         msg = unpack(head, body)

@@ -12,6 +12,7 @@ child's exit status back to the grader, which cannot wait for a process it did n
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -119,6 +120,10 @@ def serve(control: int, hide: list[str]) -> None:
     from grader.sandbox.isolation import isolate_zygote
 
     isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
+    # Everything loaded so far is shared with every sandbox, copy-on-write: keep the collector from
+    # walking it (a walk writes to every object, which copies its page in each process).
+    gc.collect()
+    gc.freeze()
     rd, wakeup = os.pipe()
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
