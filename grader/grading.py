@@ -30,7 +30,7 @@ from .exercise import Exercise, load_exercise
 from .feedback import Feedback
 from .quiz import grade_quiz
 from .results import ExerciseResult, SubmissionResult
-from .sandbox.host import Limits
+from .sandbox.host import Limits, prewarm
 from .submissions import Submission
 
 
@@ -100,10 +100,12 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
     options = dataclasses.replace(options, limits=dataclasses.replace(
         options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions))))))
+    code = [ex for ex in exercises if ex.kind == "code"]
+    if code:
+        prewarm(options.limits)  # the zygote starts while pytest starts
     feedback = Feedback(options.templates)
     session = GradingSession(exercises, submissions, options.limits, on_result,
                              finish=lambda run, exs: finish_submission(run, exs, feedback), fast=True)
-    code = [ex for ex in exercises if ex.kind == "code"]
     if not code:  # quizzes only: nothing runs in a sandbox, nothing for pytest to collect
         return session.finish_all()
     args = [str(ex.source_path) for ex in code]

@@ -541,6 +541,14 @@ def shutdown() -> None:
         _LAUNCHER.close()
 
 
+def prewarm(limits: Limits) -> None:
+    """Start this process's zygote now, so its interpreter and numpy load while the caller sets up."""
+    lau = launcher()
+    if isinstance(lau, ZygoteLauncher):
+        with lau.lock:
+            lau._ensure(list(limits.hide))
+
+
 def launcher() -> SpawnLauncher | ZygoteLauncher:
     """The zygote where the platform can fork (Linux), else a fresh interpreter per sandbox."""
     global _LAUNCHER
