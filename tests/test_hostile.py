@@ -429,6 +429,13 @@ ESCAPE_ATTACKERS = {
         def dot(a, b):
             return 0.0
     """),
+    "a-working-folder": """
+        import os
+        print("CWD", os.getcwd(), "HOLDS", sorted(os.listdir(".")))
+
+        def dot(a, b):
+            return 0.0
+    """,
     "a-system-files": with_prelude("""
         attempt("passwd", lambda: "root entry " + str(any(line.startswith("root:") for line in open("/etc/passwd"))))
 
@@ -568,6 +575,12 @@ class TestEscapeAttacks(BatchContract):
     def test_the_sandbox_leaves_no_file_outside_its_own_folder(self, batch: Batch):
         left = [folder for folder in LEFTOVER_FOLDERS if (Path(folder) / LEFTOVER_NAME).exists()]
         assert left == [], f"{LEFTOVER_NAME} left in {left}; the attacker said:\n{batch.stdout('a-leftover-files')}"
+
+    def test_the_working_folder_holds_the_submission_alone(self, batch: Batch):
+        out = batch.stdout("a-working-folder")
+        assert "HOLDS ['a-working-folder.py']" in out, out
+        if os.geteuid() == 0:  # a private root: the folder is the sandbox's own /tmp/work, on no disk
+            assert out.startswith("CWD /tmp/work "), out
 
     def test_system_files_stay_readable(self, batch: Batch):
         assert "passwd: root entry True" in batch.stdout("a-system-files")
@@ -854,23 +867,55 @@ def test_doctor_as_root_lists_every_isolation_layer():
     assert "✗" not in proc.stdout and "Traceback" not in proc.stderr
 
 
-def test_doctor_as_an_unprivileged_user_reports_what_is_missing():
+def _as_nobody() -> tuple[list[str], dict[str, str], str]:
+    """setpriv to uid 65534 and an interpreter that user can execute, or skip."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("setpriv (util-linux) is not installed")
+    if os.geteuid() != 0:
+        pytest.skip("only root can run a command as another user")
     nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"}
+    # CI makes one (.ci/run): this venv's interpreter may live in root's home
+    python = os.environ.get("GRADER_TEST_USER_PYTHON", sys.executable)
     # setpriv itself may still exec a path the user cannot reach (it holds root's capabilities
     # until the exec), but the grader starts its zygote as that user: probe from a shell.
-    probe = subprocess.run([*nobody, "/bin/sh", "-c", 'exec "$0" -I -c pass', sys.executable],
-                           env=env, capture_output=True, text=True, timeout=60)
+    probe = subprocess.run([*nobody, "/bin/sh", "-c", 'exec "$0" -I -c "import grader, numpy"', python],
+                           env=env, capture_output=True, text=True, timeout=60, cwd="/")
     if probe.returncode != 0:
-        pytest.skip(f"user 65534 cannot execute the interpreter {sys.executable} (it resolves to "
-                    f"{os.path.realpath(sys.executable)}): {probe.stderr.strip()[:300]}")
-    proc = subprocess.run([*nobody, sys.executable, "-m", "grader", "doctor"],
+        pytest.skip(f"user 65534 cannot run the grader with {python} (it resolves to "
+                    f"{os.path.realpath(python)}): {probe.stderr.strip()[:300]}")
+    return nobody, env, python
+
+
+def test_doctor_as_an_unprivileged_user_reports_what_is_missing():
+    nobody, env, python = _as_nobody()
+    proc = subprocess.run([*nobody, python, "-m", "grader", "doctor"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # layers are missing without root
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "not root" in proc.stdout, proc.stdout
     assert "✗ network-namespace: needs root" in proc.stdout, proc.stdout
     assert "✓ seccomp-no-new-processes" in proc.stdout, proc.stdout
+
+
+def test_an_unprivileged_user_grades_a_class_and_leaves_no_sandbox_folder():
+    nobody, env, python = _as_nobody()
+    with tempfile.TemporaryDirectory(prefix="grader-test-nobody-") as shared:  # pytest's tmp_path is root's alone
+        work = Path(shared)
+        shutil.copytree(ROOT / "examples" / "submissions", work / "class")
+        (work / "sandboxes").mkdir()
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        _grade_as(nobody, {**env, "TMPDIR": str(work / "sandboxes")}, python, work)
+
+
+def _grade_as(nobody: list[str], env: dict[str, str], python: str, work: Path) -> None:
+    proc = subprocess.run([*nobody, python, "-m", "grader", str(work / "class"), "--no-db", "--format", "json",
+                           "-e", "dot-product", "--jobs", "2"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    named = {m["id"] for s in doc["submissions"] for e in s["exercises"] for m in e["misconceptions"]}
+    assert "elementwise-product" in named, named  # graded for real, through the sandbox
+    assert list((work / "sandboxes").iterdir()) == []  # each sandbox's folder went with it

@@ -82,3 +82,61 @@ def test_forged_payloads_are_refused(payload):
     head = json.dumps({"op": "returned", "payload": payload, "buffers": [[0, 8]]}).encode()
     with pytest.raises(ProtocolError):
         unpack(head, b"\0" * 8)
+
+
+# --------------------------------------------------------------------------- mutation, reused payloads, frames
+
+
+def test_changes_name_exactly_the_arguments_a_call_modified():
+    from grader.sandbox.protocol import changes, snapshot
+
+    args = [[1.0, 2.0], [[1.0], [2.0]], np.arange(3.0), [float("nan")]]
+    kwargs = {"mask": np.array([True, False]), "k": 2}
+    before = (snapshot(args), snapshot(kwargs))
+    args[1][0][0] = 9.0  # in a nested list: a shallow copy would miss it
+    args[2] *= 2  # an array in place
+    kwargs["mask"][0] = False
+    changed, changed_kw = changes(args, kwargs, before)
+    assert sorted(changed) == [1, 2] and list(changed_kw) == ["mask"]  # nan is still nan: not a change
+    assert changed[1] == [[9.0], [2.0]]
+
+
+def test_an_argument_that_cannot_be_compared_counts_as_changed():
+    from grader.sandbox.protocol import changes, snapshot
+
+    class Liar:
+        def __eq__(self, other):
+            raise RuntimeError("no")
+
+    args = [[1.0, 2.0]]
+    before = (snapshot(args), {})
+    args[0].append(Liar())
+    assert list(changes(args, {}, before)[0]) == [0]
+
+
+def test_a_payload_encoded_once_sends_the_same_frame():
+    from grader.sandbox.protocol import Encoded
+
+    payload = [[np.arange(4.0).reshape(2, 2), [0.2, 3.0]], {"k": 2}]
+    message = {"op": "call", "file": "a.py", "function": "f"}
+    assert pack({**message, "payload": Encoded(payload)}) == pack({**message, "payload": payload})
+    out = roundtrip(Encoded(payload))
+    assert np.array_equal(out[0][0], payload[0][0]) and out[0][1] == [0.2, 3.0] and out[1] == {"k": 2}
+
+
+def test_pipelined_frames_and_the_files_frame_read_back_from_one_pipe():
+    import os
+
+    from grader.sandbox.protocol import FrameReader, pack_files, read_files, write_all
+
+    r, w = os.pipe()
+    try:
+        files = {"a.py": b"def f():\n    return 1\n", "pkg/b.py": b"", "data.bin": bytes(range(256))}
+        write_all(w, pack_files(files))
+        assert read_files(r) == files
+        write_all(w, b"".join(pack({"op": "call", "payload": [i]}) for i in range(50)))
+        reader = FrameReader(r)
+        assert [unpack(*reader.read_frame())["payload"] for _ in range(50)] == [[i] for i in range(50)]
+    finally:
+        os.close(r)
+        os.close(w)
