@@ -24,6 +24,7 @@ from .protocol import (
     HEADER_SIZE,
     MAX_FRAME,
     Encoded,
+    FrameReader,
     ProtocolError,
     pack,
     pack_files,
@@ -171,7 +172,7 @@ class Sandbox:
             for fd in (req_r, resp_w, out_w, err_w):
                 os.close(fd)
         self.req, self.resp = req_w, resp_r
-        self.inbox = bytearray()  # replies read ahead of the one being taken
+        self.inbox = FrameReader(resp_r)
         self.drains = [_Drain(out_r, self.limits.output_bytes), _Drain(err_r, self.limits.output_bytes)]
         for d in self.drains:
             d.start()
@@ -329,23 +330,8 @@ class Sandbox:
             return Crashed(f"the sandbox sent an invalid reply ({e})")
 
     def _read(self, n: int, deadline: float) -> bytes:
-        """n bytes of the reply stream. Reads take whatever has arrived (often several pipelined
-        replies at once) into a buffer, so most replies cost no system call at all."""
-        buf = self.inbox
-        while len(buf) < n:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self.resp], [], [], wait)
-            if not ready:
-                raise TimeoutError
-            chunk = os.read(self.resp, min(max(n - len(buf), 1 << 16), 1 << 20))
-            if not chunk:
-                raise EOFError
-            buf += chunk
-        out = bytes(buf[:n])
-        del buf[:n]
-        return out
+        # read ahead: pipelined replies often arrive together and then cost no system call
+        return self.inbox.take(n, deadline)
 
     def _died(self) -> Crashed:
         code = self.proc.wait(2) if self.proc is not None else None

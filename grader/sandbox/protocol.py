@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
 import struct
+import time
 from typing import Any
 
 import numpy as np
@@ -377,9 +379,14 @@ class FrameReader:
         self.fd = fd
         self.buf = bytearray()
 
-    def _take(self, n: int) -> bytes:
+    def take(self, n: int, deadline: float | None = None) -> bytes:
+        """The next n bytes; with a deadline (time.monotonic), TimeoutError if they are not all there by then."""
         buf = self.buf
         while len(buf) < n:
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0 or not select.select([self.fd], [], [], wait)[0]:
+                    raise TimeoutError
             chunk = os.read(self.fd, min(max(n - len(buf), 1 << 16), 1 << 20))
             if not chunk:
                 raise EOFError
@@ -389,10 +396,10 @@ class FrameReader:
         return out
 
     def read_frame(self) -> tuple[bytes, bytes]:
-        hlen, blen = _HEAD.unpack(self._take(_HEAD.size))
+        hlen, blen = _HEAD.unpack(self.take(_HEAD.size))
         if hlen + blen > MAX_FRAME:
             raise ProtocolError("frame too large")
-        return self._take(hlen), self._take(blen)
+        return self.take(hlen), self.take(blen)
 
 
 def read_frame(fd: int) -> tuple[bytes, bytes]:
