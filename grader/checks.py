@@ -296,7 +296,7 @@ class GradingSession:
             run = _item_run(item)
             if run is None:
                 continue
-            kind = 2 if isinstance(item, MutationItem) else (0 if isinstance(item, CaseItem) else 1)
+            kind = 2 if isinstance(item, MutationItem) else (0 if isinstance(item, (CaseItem, CasesItem)) else 1)
             item.stash[_SORT] = (position[run.submission.submission.id], ex_index[run.exercise.id], kind, n)
             keep.append(item)
         keep.sort(key=lambda it: it.stash[_SORT])
@@ -338,6 +338,9 @@ class GradingSession:
         if not self.fast:
             return None
         run = _item_run(item)
+        if isinstance(item, CasesItem):
+            item.runtest()  # records each case itself
+            return True
         if isinstance(item, (CaseItem, MutationItem)):
             runtest: Callable[[], Any] = item.runtest
         elif (run is not None and isinstance(item, pytest.Function) and FAST_CLOSURE.issuperset(item.fixturenames)
@@ -438,7 +441,11 @@ def _check_name(item: pytest.Item) -> str:
 def _failure(excinfo: pytest.ExceptionInfo | None, run: ExerciseRun) -> tuple[str, str]:
     if excinfo is None:
         return "error", "the check did not run"
-    e = excinfo.value
+    return failure_of(excinfo.value)
+
+
+def failure_of(e: BaseException) -> tuple[str, str]:
+    """A failed check's status and one-line message, from what it raised."""
     if isinstance(e, CheckFailure):
         return e.status, e.message
     if isinstance(e, AssertionError):
@@ -474,10 +481,16 @@ class SubmissionCases(pytest.Collector):
         self.run = run
 
     def collect(self) -> Iterator[pytest.Item]:
-        for case in self.run.exercise.cases:
-            item = CaseItem.from_parent(self, name=case.name, case=case, run=self.run)
+        session: GradingSession = self.config.stash[SESSION_KEY]
+        if session.fast:  # a batch: one item runs the cases (each still has its own result)
+            item = CasesItem.from_parent(self, name="cases", run=self.run)
             item.stash[_RUN] = self.run
             yield item
+        else:  # a teacher's pytest run: an item per case
+            for case in self.run.exercise.cases:
+                item = CaseItem.from_parent(self, name=case.name, case=case, run=self.run)
+                item.stash[_RUN] = self.run
+                yield item
         item = MutationItem.from_parent(self, name=MUTATION_CHECK, run=self.run)
         item.stash[_RUN] = self.run
         yield item
@@ -491,14 +504,7 @@ class CaseItem(pytest.Item):
         self.check_name = case.name
 
     def runtest(self) -> None:
-        session: GradingSession = self.config.stash[SESSION_KEY]
-        ex, case = self.run.exercise, self.case
-        expected, args, kwargs = session.expected(ex, case)
-        if not self.run.prefetch_tried:
-            self.run.prefetch_tried = True
-            self.run.prefetch([(c.name, session.encoded(ex, c)) for c in ex.cases])
-        got = self.run.call(args, kwargs, case.name, case.visibility == "visible", fresh=True)
-        judge(got, expected, case, ex, lambda: args_text(ex.function.params, args, kwargs))
+        run_case(self.config.stash[SESSION_KEY], self.run, self.case)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailure):
@@ -507,6 +513,40 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.line, f"{self.run.exercise.id}[{self.parent.name}]: {self.case.name}"
+
+
+def run_case(session: GradingSession, run: ExerciseRun, case: Case) -> None:
+    """One YAML case: the student's outcome (pipelined with the exercise's other cases), judged."""
+    ex = run.exercise
+    expected, args, kwargs = session.expected(ex, case)
+    if not run.prefetch_tried:
+        run.prefetch_tried = True
+        run.prefetch([(c.name, session.encoded(ex, c)) for c in ex.cases])
+    got = run.call(args, kwargs, case.name, case.visibility == "visible", fresh=True)
+    judge(got, expected, case, ex, lambda: args_text(ex.function.params, args, kwargs))
+
+
+class CasesItem(pytest.Item):
+    """All YAML cases of one exercise for one submission, in a batch: pytest's per-item work
+    (a node, a protocol) would cost more than the cases themselves. Each case's result is
+    recorded as its own check, exactly as a CaseItem's would be."""
+
+    def __init__(self, *, run: ExerciseRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run = run
+
+    def runtest(self) -> None:
+        session: GradingSession = self.config.stash[SESSION_KEY]
+        for case in self.run.exercise.cases:
+            try:
+                run_case(session, self.run, case)
+                self.run.results[case.name] = CheckResult(case.name, "passed", case.points, case.points, case.visibility)
+            except Exception as e:  # noqa: BLE001  (a check's own bug is reported as such, per case)
+                status, message = failure_of(e)
+                self.run.results[case.name] = CheckResult(case.name, status, 0.0, case.points, case.visibility, message)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.run.exercise.id}[{self.parent.name}]: cases"
 
 
 def judge(got: Outcome, expected: Outcome, case: Case, ex: Exercise, text: Callable[[], str]) -> None:
