@@ -101,7 +101,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def run_batch(folder: Path, markers: Path, attackers: dict[str, str], exposed: bool = False,
-              **tokens: str) -> Batch:
+              as_nobody: bool = False, **tokens: str) -> Batch:
     """Write bob and the attackers into folder/subs, grade them, return the result and the snapshot.
 
     `tokens` replace the string literals "__NAME__" in the sources (paths, ports) with values.
@@ -122,7 +122,16 @@ def run_batch(folder: Path, markers: Path, attackers: dict[str, str], exposed: b
         (subs / f"{name}.py").write_text(source)
     before = _snapshot(subs)
     started = time.monotonic()
-    proc = grade(str(subs), *GRADE_ARGS, timeout=300)
+    if as_nobody:  # graded by an unprivileged user: the layers that need root are missing
+        nobody, env, python = _as_nobody()
+        (folder / "sandboxes").mkdir()
+        for path in [folder, markers, *folder.rglob("*")]:
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        proc = subprocess.run([*nobody, python, "-m", "grader", str(subs), *GRADE_ARGS], cwd=ROOT, text=True,
+                              env={**env, "TMPDIR": str(folder / "sandboxes"), "GRADER_NO_DB": "1"},
+                              capture_output=True, timeout=300)
+    else:
+        proc = grade(str(subs), *GRADE_ARGS, timeout=300)
     elapsed = time.monotonic() - started
     try:
         doc = json.loads(proc.stdout)
@@ -309,6 +318,25 @@ class TestResourceAttacks(BatchContract):
         ex = batch.ex("a-os-exit-at-import")
         assert ex["status"] == "error" and ex["score"] == 0, ex
         assert "exited with status 0" in batch.messages("a-os-exit-at-import")
+
+
+@pytest.fixture(scope="class")
+def nobody_folder():
+    """A folder an unprivileged user can use (pytest's tmp_path is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-nobody-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class TestResourceAttacksUnprivileged(TestResourceAttacks):
+    """The same attacks graded by an unprivileged user: limits, timeouts and output caps need no root."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def batch(cls, nobody_folder: Path) -> Batch:
+        return run_batch(nobody_folder, nobody_folder / "markers", RESOURCE_ATTACKERS, as_nobody=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -499,35 +527,18 @@ def _course_in_git(root: Path) -> bool:
         return False
 
 
-class TestEscapeAttacks(BatchContract):
-    TIME_BOUND = 60.0
+@pytest.fixture(scope="class")
+def listener():
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    yield server
+    server.close()
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def listener(cls):
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.bind(("127.0.0.1", 0))
-        server.listen(8)
-        server.setblocking(False)
-        yield server
-        server.close()
 
-    @pytest.fixture(scope="class")
-    @classmethod
-    def batch(cls, tmp_path_factory: pytest.TempPathFactory, listener: socket.socket):
-        # The class folder is reachable by any user (a folder in /tmp; the class folder and bob.py
-        # world-writable): only the private filesystem can keep the attackers out of it.
-        markers = tmp_path_factory.mktemp("escape-markers")
-        folder = Path(tempfile.mkdtemp(prefix="grader-hostile-"))
-        try:
-            folder.chmod(0o755)
-            yield run_batch(folder, markers, ESCAPE_ATTACKERS, exposed=True,
-                            PORT=str(listener.getsockname()[1]), BOB=str(folder / "subs" / "bob.py"),
-                            LEFTOVER=LEFTOVER_NAME)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-            for shared in LEFTOVER_FOLDERS:  # what a-leftover-files managed to leave behind
-                (Path(shared) / LEFTOVER_NAME).unlink(missing_ok=True)
+class ProcessAndNetworkContract:
+    """No new process and no connection: seccomp's part, which holds with or without root."""
 
     def test_a_bounded_fork_loop_creates_no_process(self, batch: Batch):
         out = batch.stdout("a-fork-loop")
@@ -558,19 +569,41 @@ class TestEscapeAttacks(BatchContract):
             assert f"{how}: refused" in out, out
         assert "os.system: " in out and "os.system: 0" not in out, out
 
-    def test_the_neighbours_file_can_be_neither_read_nor_written(self, batch: Batch):
-        out = batch.stdout("a-neighbour-write")
-        assert NEIGHBOUR_LINE not in out
-        for what in ("read bob", "overwrite bob", "append to bob", "chmod bob", "rename bob", "remove bob",
-                     "plant a student", "symlink bob"):
-            assert f"{what}: refused" in out, out
-
     def test_no_connection_reaches_a_port_on_the_host(self, batch: Batch, listener: socket.socket):
         ready, _, _ = select.select([listener], [], [], 0.5)
         assert not ready, "a connection arrived from the sandbox"
         out = batch.stdout("a-network")
         assert "CONNECTED" not in out
         assert "tcp connect: refused" in out and "udp send: refused" in out, out
+
+
+
+class TestEscapeAttacks(BatchContract, ProcessAndNetworkContract):
+    TIME_BOUND = 60.0
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def batch(cls, tmp_path_factory: pytest.TempPathFactory, listener: socket.socket):
+        # The class folder is reachable by any user (a folder in /tmp; the class folder and bob.py
+        # world-writable): only the private filesystem can keep the attackers out of it.
+        markers = tmp_path_factory.mktemp("escape-markers")
+        folder = Path(tempfile.mkdtemp(prefix="grader-hostile-"))
+        try:
+            folder.chmod(0o755)
+            yield run_batch(folder, markers, ESCAPE_ATTACKERS, exposed=True,
+                            PORT=str(listener.getsockname()[1]), BOB=str(folder / "subs" / "bob.py"),
+                            LEFTOVER=LEFTOVER_NAME)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            for shared in LEFTOVER_FOLDERS:  # what a-leftover-files managed to leave behind
+                (Path(shared) / LEFTOVER_NAME).unlink(missing_ok=True)
+
+    def test_the_neighbours_file_can_be_neither_read_nor_written(self, batch: Batch):
+        out = batch.stdout("a-neighbour-write")
+        assert NEIGHBOUR_LINE not in out
+        for what in ("read bob", "overwrite bob", "append to bob", "chmod bob", "rename bob", "remove bob",
+                     "plant a student", "symlink bob"):
+            assert f"{what}: refused" in out, out
 
     def test_the_sandbox_leaves_no_file_outside_its_own_folder(self, batch: Batch):
         left = [folder for folder in LEFTOVER_FOLDERS if (Path(folder) / LEFTOVER_NAME).exists()]
@@ -606,6 +639,21 @@ class TestEscapeAttacks(BatchContract):
         fds = [line.split()[1:] for line in batch.stdout("a-descriptors").splitlines() if line.startswith("FD ")]
         assert [fd for fd, _ in fds][:3] == ["0", "1", "2"], fds
         assert len(fds) == 5, f"expected stdin, stdout, stderr and the two protocol pipes, got {fds}"
+
+
+class TestProcessAndNetworkUnprivileged(BatchContract, ProcessAndNetworkContract):
+    """Forks, shells and sockets graded by an unprivileged user. Without root there is no private
+    filesystem and no uid of its own (`grade doctor` says so), so the attacks on the neighbour,
+    the course and /tmp are not promised there and not run."""
+
+    TIME_BOUND = 60.0
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def batch(cls, nobody_folder: Path, listener: socket.socket) -> Batch:
+        names = ("a-fork-loop", "a-raw-clone", "a-i386-fork", "a-shell", "a-network")
+        return run_batch(nobody_folder, nobody_folder / "markers", {n: ESCAPE_ATTACKERS[n] for n in names},
+                         as_nobody=True, PORT=str(listener.getsockname()[1]))
 
 
 # ------------------------------------------------------------------------------------------------
