@@ -188,20 +188,30 @@ class Encoded:
 
 def pack(message: dict[str, Any]) -> bytes:
     """A control message whose `payload` key (if any) is encoded (or already an Encoded)."""
-    extra = ""
     body = b""
     if "payload" in message:
-        message = dict(message)
-        payload = message.pop("payload")
-        if not isinstance(payload, Encoded):
-            payload = Encoded(payload)
-        extra = ',"payload":' + payload.json
-        if payload.buffers:
-            extra += ',"buffers":' + payload.offsets
-            body = b"".join(payload.buffers)
-    head = json.dumps(message, separators=(",", ":"))
-    if extra:
-        head = head[:-1] + (extra if len(head) > 2 else extra[1:]) + "}"
+        payload = message["payload"]
+        if isinstance(payload, Encoded):  # encoded once: spliced in
+            rest = {k: v for k, v in message.items() if k != "payload"}
+            extra = ',"payload":' + payload.json
+            if payload.buffers:
+                extra += ',"buffers":' + payload.offsets
+                body = b"".join(payload.buffers)
+            head = json.dumps(rest, separators=(",", ":"))
+            head = head[:-1] + (extra if len(head) > 2 else extra[1:]) + "}"
+        else:  # one JSON encoding for the whole message
+            tagged, buffers = encode(payload)
+            message = {**message, "payload": tagged}
+            if buffers:
+                offsets, pos = [], 0
+                for b in buffers:
+                    offsets.append([pos, len(b)])
+                    pos += len(b)
+                message["buffers"] = offsets
+                body = b"".join(buffers)
+            head = json.dumps(message, separators=(",", ":"))
+    else:
+        head = json.dumps(message, separators=(",", ":"))
     data = head.encode()
     return _HEAD.pack(len(data), len(body)) + data + body
 
@@ -245,7 +255,7 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         if tag == "nd":
             return _array(v, offsets, body)
         if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i"):
-            return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body).tolist()
+            return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body, as_list=True)
         if tag == "tuple" and isinstance(v, list):
             return tuple(dec(i, depth + 1) for i in v)
         if tag == "dict" and isinstance(v, list):
@@ -272,18 +282,30 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
     return dec(tagged, 0)
 
 
-def _array(v: Any, offsets: list, body: bytes) -> Any:
+_DTYPES: dict[str, np.dtype] = {}  # dtype strings already checked
+
+
+def _dtype(dtype_str: Any) -> np.dtype:
+    dtype = _DTYPES.get(dtype_str) if type(dtype_str) is str else None
+    if dtype is None:
+        try:
+            dtype = np.dtype(dtype_str)
+        except TypeError:
+            raise ProtocolError(f"bad dtype {dtype_str!r}") from None
+        if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+            raise ProtocolError(f"refused dtype {dtype_str!r}")
+        if len(_DTYPES) < 64:
+            _DTYPES[dtype_str] = dtype
+    return dtype
+
+
+def _array(v: Any, offsets: list, body: bytes, as_list: bool = False) -> Any:
     if not (isinstance(v, list) and len(v) == 4):
         raise ProtocolError("bad array tag")
     index, dtype_str, shape, scalar = v
     if not isinstance(index, int) or not 0 <= index < len(offsets):
         raise ProtocolError("bad buffer index")
-    try:
-        dtype = np.dtype(dtype_str)
-    except TypeError:
-        raise ProtocolError(f"bad dtype {dtype_str!r}") from None
-    if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-        raise ProtocolError(f"refused dtype {dtype_str!r}")
+    dtype = _dtype(dtype_str)
     if not (type(shape) is list and len(shape) <= 32 and all(type(n) is int and n >= 0 for n in shape)):
         raise ProtocolError("bad shape")
     start, length = offsets[index]
@@ -291,7 +313,10 @@ def _array(v: Any, offsets: list, body: bytes) -> Any:
         raise ProtocolError("buffer out of range")
     if math.prod(shape) * dtype.itemsize != length:
         raise ProtocolError("array size does not match its shape")
-    a = np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=start).reshape(shape).copy()
+    a = np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=start).reshape(shape)
+    if as_list:
+        return a.tolist()  # new Python objects: nothing refers to the frame's bytes
+    a = a.copy()
     return a[()] if scalar else a
 
 
