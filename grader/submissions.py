@@ -220,8 +220,13 @@ def _read_zip(path: Path) -> tuple[list[Entry], list[str]]:
                     problems.append(f"{path.name}: member '{name[:80]}' unpacks to more than {budget} bytes; "
                                     "the rest of the archive is not read")
                     break
+                rel = "/".join(parts)
+                clash = next((e[0] for e in entries if e[0] == rel or rel.startswith(e[0] + "/") or e[0].startswith(rel + "/")), None)
+                if clash is not None:  # a zip can hold a.py and a.py/b.py, or a name twice; a folder cannot
+                    problems.append(f"{path.name}: member '{name[:80]}' clashes with '{clash[:80]}'; skipped")
+                    continue
                 total += len(data)
-                entries.append(("/".join(parts), data, None))
+                entries.append((rel, data, None))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError, RuntimeError) as e:
         return [], [f"{path.name}: not a readable zip file ({type(e).__name__}: {str(e)[:100]})"]
     # a zip that holds one top folder (hw1/similarity.py) is graded from inside it

@@ -141,3 +141,15 @@ def test_values_that_cannot_cross_are_refused_as_wrong_answers(write_submission,
     """)
     assert bad["status"] == "failed"
     assert bad["score"] < bad["max_score"]
+
+
+def test_a_sandbox_that_cannot_be_set_up_says_why():
+    """Files no folder can hold (the submission readers refuse them; the sandbox must not rely on it)."""
+    from grader.outcome import Crashed
+    from grader.sandbox.host import Limits, Sandbox
+
+    with Sandbox({"a.py": b"x = 1\n", "a.py/b.py": b"y = 2\n"}, Limits()) as sb:
+        outcome = sb.load("a.py", "a")
+    assert isinstance(outcome, Crashed), outcome
+    assert outcome.reason.startswith("the sandbox could not be set up ("), outcome.reason
+    assert "a.py" in outcome.reason

@@ -51,6 +51,23 @@ def test_hostile_zip_members_are_skipped_with_a_message_naming_the_file(tmp_path
     assert not (tmp_path.parent / "escape.py").exists()
 
 
+def test_zip_members_that_a_folder_cannot_hold_together_are_skipped(tmp_path):
+    # a zip may hold a.py and a.py/b.py, or the same name twice; a folder (the sandbox's) cannot
+    import warnings
+
+    path = tmp_path / "eve.zip"
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name it writes anyway
+        zf.writestr("a.py", DOT)
+        zf.writestr("a.py/b.py", "x = 1\n")
+        zf.writestr("a.py", "x = 2\n")
+    sub = load_submission(path)
+    assert [f.path for f in sub.files] == ["a.py"] and sub.files[0].data == DOT.encode()
+    assert sum("clashes with 'a.py'; skipped" in p for p in sub.problems) == 2, sub.problems
+    doc = grade_json(str(tmp_path), "-e", "dot-product")
+    assert exercise(by_id(doc)["eve"], "dot-product")["status"] == "passed"
+
+
 def test_a_decompression_bomb_is_stopped_at_the_budget(tmp_path):
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -181,7 +181,11 @@ class Sandbox:
             return self._died() if self.proc is not None else Crashed("the sandbox did not start")
         reply = self._receive(min(self.limits.startup_timeout, remaining))
         if not isinstance(reply, dict) or reply.get("op") != "ready":
-            return reply if isinstance(reply, (Crashed, TimedOut)) else Crashed("the sandbox did not start")
+            if isinstance(reply, (Crashed, TimedOut)):
+                return reply
+            self._stop()
+            reason = str(reply.get("reason", ""))[:300] if reply.get("op") == "startfailed" else ""
+            return Crashed(f"the sandbox could not be set up ({reason})" if reason else "the sandbox did not start")
         self.layers = [str(x)[:80] for x in reply.get("layers", [])][:40]  # said before student code ran
         self.missing = [str(x)[:300] for x in reply.get("missing", [])][:40]
         self.loaded = {}

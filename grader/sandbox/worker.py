@@ -144,6 +144,14 @@ def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
     os._exit(0)
 
 
+def start_failed(resp_fd: int, error: BaseException) -> None:
+    """Tell the grader that the sandbox could not be set up, and why (no student code ran yet)."""
+    try:
+        write_all(resp_fd, pack({"op": "startfailed", "reason": f"{type(error).__name__}: {error}"[:300]}))
+    except OSError:
+        pass
+
+
 def main() -> None:
     """A sandbox started as its own interpreter (where the zygote cannot fork)."""
     from grader.sandbox.isolation import enter_sandbox
@@ -151,10 +159,14 @@ def main() -> None:
     from grader.sandbox.zygote import _preload
 
     _preload()  # before the uid drop: the interpreter's own files may not be readable after it
-    req_fd = int(sys.argv[1])
-    applied, missing, cwd = enter_sandbox({**json.loads(sys.argv[4]), "cwd": os.getcwd()}, read_files(req_fd))
+    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    try:
+        applied, missing, cwd = enter_sandbox({**json.loads(sys.argv[4]), "cwd": os.getcwd()}, read_files(req_fd))
+    except Exception as e:
+        start_failed(resp_fd, e)
+        raise SystemExit(1) from None
     os.environ.update({"HOME": cwd, "TMPDIR": cwd})
-    run_sandbox(req_fd, int(sys.argv[2]), json.loads(sys.argv[3]), (applied, missing))
+    run_sandbox(req_fd, resp_fd, json.loads(sys.argv[3]), (applied, missing))
 
 
 if __name__ == "__main__":

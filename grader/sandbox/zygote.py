@@ -78,10 +78,14 @@ def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wake
             os.close(fd)
         from grader.sandbox.isolation import enter_sandbox
         from grader.sandbox.protocol import read_files
-        from grader.sandbox.worker import run_sandbox
+        from grader.sandbox.worker import run_sandbox, start_failed
 
         files = read_files(req_r)  # from the grader, straight through the pipe: never through the zygote
-        applied, missing, _ = enter_sandbox({**(request.get("isolation") or {}), "cwd": cwd}, files)
+        try:
+            applied, missing, _ = enter_sandbox({**(request.get("isolation") or {}), "cwd": cwd}, files)
+        except Exception as e:  # before any student code: say why, so the grader can tell the teacher
+            start_failed(resp_w, e)
+            raise
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.update({"HOME": os.getcwd(), "TMPDIR": os.getcwd()})
