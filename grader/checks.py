@@ -135,14 +135,14 @@ class ExerciseRun:
         outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs, timeout)
         return self._record(sent_args, sent_kwargs, check, visible, outcome, after, case=fresh)
 
-    def prefetch(self, calls: list[tuple[str, Encoded]]) -> None:
-        """Send the YAML cases' calls to the sandbox in one pipelined batch; items then take their outcome."""
+    def prefetch(self, checks: list[str], calls: Encoded) -> None:
+        """Send the YAML cases' calls to the sandbox in one batch; items then take their outcome."""
         sandbox = self._ready()
         if not isinstance(sandbox, Sandbox):
             return
         loc = self.location
-        replies = sandbox.call_many(loc.file, loc.module, self.exercise.function.name, [p for _, p in calls])
-        for (check, _), reply in zip(calls, replies, strict=False):
+        replies = sandbox.call_batch(loc.file, loc.module, self.exercise.function.name, calls, len(checks))
+        for check, reply in zip(checks, replies, strict=False):
             self.prefetched[check] = reply  # a timeout or crash ends the batch: later calls run one by one
 
     def _record(self, sent_args: list | tuple, sent_kwargs: dict, check: str, visible: bool,
@@ -247,7 +247,7 @@ class GradingSession:
         self.finish_submission = finish or _default_finish
         self.finished: dict[str, SubmissionResult] = {}
         self._expected: dict[tuple[str, str], tuple[Outcome, list, dict]] = {}
-        self._encoded: dict[tuple[str, str], Encoded] = {}
+        self._batches: dict[str, Encoded] = {}
 
     def expected(self, ex: Exercise, case: Case) -> tuple[Outcome, list, dict]:
         """The reference's outcome and the case's arguments, built once per session.
@@ -259,12 +259,17 @@ class GradingSession:
         if key not in self._expected:
             args, kwargs = case.build_arguments()
             self._expected[key] = (run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs), args, kwargs)
-            self._encoded[key] = Encoded([list(args), dict(kwargs)])  # sent to every sandbox as the same bytes
         return self._expected[key]
 
-    def encoded(self, ex: Exercise, case: Case) -> Encoded:
-        self.expected(ex, case)
-        return self._encoded[(ex.id, case.name)]
+    def batch(self, ex: Exercise) -> Encoded:
+        """All the exercise's cases as one request payload, encoded once for every sandbox."""
+        if ex.id not in self._batches:
+            calls = []
+            for case in ex.cases:
+                _, args, kwargs = self.expected(ex, case)
+                calls.append([list(args), dict(kwargs)])
+            self._batches[ex.id] = Encoded(calls)
+        return self._batches[ex.id]
 
     def runs_for(self, ex: Exercise) -> Iterator[ExerciseRun]:
         for sid in self.order:
@@ -521,7 +526,7 @@ def run_case(session: GradingSession, run: ExerciseRun, case: Case) -> None:
     expected, args, kwargs = session.expected(ex, case)
     if not run.prefetch_tried:
         run.prefetch_tried = True
-        run.prefetch([(c.name, session.encoded(ex, c)) for c in ex.cases])
+        run.prefetch([c.name for c in ex.cases], session.batch(ex))
     got = run.call(args, kwargs, case.name, case.visibility == "visible", fresh=True)
     judge(got, expected, case, ex, lambda: args_text(ex.function.params, args, kwargs))
 

@@ -68,6 +68,42 @@ def test_infinite_loop_times_out_and_costs_only_its_own_time(write_submission):
     assert "timeout" in [m["id"] for m in bad["misconceptions"]]
 
 
+def _checks(bad: dict) -> dict[str, dict]:
+    return {c["name"]: c for c in bad["checks"]}
+
+
+def test_a_loop_on_one_input_times_out_that_check_alone(write_submission):
+    # the cases run as one batch in the sandbox: the loop stops the batch, the rest still answer
+    bad, _ = _grade_pair(write_submission, CORRECT_DOT.replace(
+        "def dot(a, b):\n", "def dot(a, b):\n    while len(a) == 1 and len(b) == 1:\n        pass\n", 1))
+    checks = _checks(bad)
+    assert checks["single-element arrays"]["status"] == "timeout", checks["single-element arrays"]
+    assert "no answer within 0.5 s" in checks["single-element arrays"]["message"]
+    others = [c for name, c in checks.items() if name != "single-element arrays"]
+    assert others and all(c["status"] == "passed" for c in others), others
+    assert bad["status"] == "timeout"
+
+
+def test_a_loop_that_swallows_the_alarm_still_ends_in_a_timeout(write_submission):
+    bad, _ = _grade_pair(write_submission, """
+        def dot(a, b):
+            while True:
+                try:
+                    while True:
+                        pass
+                except BaseException:
+                    pass
+    """)
+    assert bad["status"] == "timeout" and bad["score"] == 0, bad
+
+
+def test_a_slow_function_is_not_a_timeout_when_each_call_is_within_the_limit(write_submission):
+    # the cases together take longer than the timeout, each alone well within it
+    bad, _ = _grade_pair(write_submission, CORRECT_DOT.replace(
+        "def dot(a, b):\n", "def dot(a, b):\n    import time\n    time.sleep(0.12)\n", 1))
+    assert bad["status"] == "passed" and bad["score"] == bad["max_score"], bad
+
+
 def test_memory_bomb_of_10_gb_is_stopped_by_the_limit(write_submission):
     bad, _ = _grade_pair(write_submission, """
         import numpy as np

@@ -34,7 +34,6 @@ from .protocol import (
 )
 
 GRADER_PARENT = str(Path(__file__).resolve().parents[2])
-PIPELINE_BYTES = 48 * 1024  # below the 64 KiB pipe buffer
 MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
 # Environment variables kept for the worker: numpy threading and CPU-quirk settings only.
 KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
@@ -249,34 +248,29 @@ class Sandbox:
                               timeout or self.limits.call_timeout)
         return _call_outcome(reply)
 
-    def call_many(self, file: str, module: str, function: str,
-                  calls: list[Encoded | tuple[tuple, Mapping[str, Any]]]) -> list[tuple[Outcome, Any]]:
-        """Pipeline several calls: send them together, read each reply within its own timeout.
+    def call_batch(self, file: str, module: str, function: str, calls: Encoded, count: int) -> list[tuple[Outcome, Any]]:
+        """Several calls in one request and one reply (a YAML exercise's cases).
 
-        Stops at the first call that times out or crashes (the sandbox is gone then); the calls
-        after it are not answered and the caller runs them again one by one.
+        The sandbox gives the whole batch `call_timeout` seconds by its own alarm and says where
+        it stopped. A call stopped after running the full timeout has timed out; the calls after
+        a stop, or after a crash, are not answered, and the caller runs them one by one. Code
+        that swallows the alarm meets the wall-clock kill a little later.
         """
         loaded = self.load(file, module)
         if not isinstance(loaded, Returned) or self.proc is None:
             return []
-        frames, size = [], 0
-        for call in calls:
-            payload = call if isinstance(call, Encoded) else [list(call[0]), dict(call[1])]
-            frame = pack({"op": "call", "file": file, "function": function, "payload": payload})
-            if size + len(frame) > PIPELINE_BYTES and frames:
-                break  # the rest waits: a full request pipe must never block us while replies pile up
-            frames.append(frame)
-            size += len(frame)
-        try:
-            write_all(self.req, b"".join(frames))
-        except OSError:
-            return [(self._died(), None)]
-        out = []
-        for _ in frames:
-            outcome = _call_outcome(self._receive(self.limits.call_timeout))
-            out.append(outcome)
-            if isinstance(outcome[0], (TimedOut, Crashed)):
-                break
+        limit = self.limits.call_timeout
+        reply = self._request({"op": "batch", "file": file, "function": function, "limit": limit, "payload": calls},
+                              2 * limit + 0.1)
+        if isinstance(reply, (TimedOut, Crashed)):
+            return []  # killed or dead: nothing answered; the calls run one by one in a new sandbox
+        items = reply.get("payload") if reply.get("op") == "batched" else None
+        if not isinstance(items, list) or len(items) > count:
+            return [_call_outcome(reply)] if reply.get("op") == "raised" else []
+        out = [_batch_outcome(item) for item in items]
+        stopped, ran = reply.get("stopped"), reply.get("ran")
+        if stopped == len(items) and stopped < count and isinstance(ran, (int, float)) and ran >= 0.95 * limit:
+            out.append((TimedOut(limit), None))  # this call alone ran for the whole timeout
         return out
 
     def _send(self, data: bytes, deadline: float) -> bool:
@@ -568,6 +562,18 @@ def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
         return Returned(payload[0]), after
     if reply.get("op") == "raised":
         return _raised(reply), after
+    return Crashed("the sandbox sent a malformed reply"), None
+
+
+def _batch_outcome(item: Any) -> tuple[Outcome, Any]:
+    """One call's [kind, value, changed args, changed kwargs] from a batch reply."""
+    if not (isinstance(item, list) and len(item) == 4):
+        return Crashed("the sandbox sent a malformed reply"), None
+    kind, value, c_args, c_kwargs = item
+    if kind == "returned":
+        return _call_outcome({"op": "returned", "payload": [value, c_args, c_kwargs]})
+    if kind == "raised" and isinstance(value, dict):
+        return _call_outcome({"op": "raised", "error": value, "payload": [None, c_args, c_kwargs]})
     return Crashed("the sandbox sent a malformed reply"), None
 
 
