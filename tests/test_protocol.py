@@ -140,3 +140,29 @@ def test_pipelined_frames_and_the_files_frame_read_back_from_one_pipe():
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.parametrize("reply", [
+    {"kinds": 5, "errors": {}, "payload": [[1.0], {}]},
+    {"kinds": "rr", "errors": {}, "payload": [[1.0], {}]},  # fewer values than kinds
+    {"kinds": "r" * 20, "errors": {}, "payload": [[1.0] * 20, {}]},  # more answers than calls
+    {"kinds": "r", "errors": [], "payload": [[1.0], {}]},
+    {"kinds": "r", "errors": {}, "payload": [[1.0]]},
+])
+def test_a_forged_batch_reply_answers_nothing(reply):
+    from grader.sandbox.host import _batch_outcomes
+
+    assert _batch_outcomes(reply, 3) == []
+
+
+def test_a_batch_reply_with_odd_errors_and_changes_is_read_safely():
+    from grader.outcome import Crashed, Raised, Returned
+    from grader.sandbox.host import _batch_outcomes
+
+    reply = {"kinds": "rxxq", "errors": {"1": ["not", "a", "dict"], "2": {"type": "ValueError", "mro": "x"}},
+             "payload": [[1.5, None, None, None], {0: [{0: [9.0], "k": 1}, "nope"], 5: 7}]}
+    out = _batch_outcomes(reply, 4)
+    assert isinstance(out[0][0], Returned) and out[0][1] == ({0: [9.0]}, {})
+    assert isinstance(out[1][0], Raised) and out[1][0].type == "Exception"
+    assert isinstance(out[2][0], Raised) and out[2][0].type == "ValueError"
+    assert isinstance(out[3][0], Crashed) and len(out) == 4

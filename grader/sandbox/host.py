@@ -264,12 +264,11 @@ class Sandbox:
                               2 * limit + 0.1)
         if isinstance(reply, (TimedOut, Crashed)):
             return []  # killed or dead: nothing answered; the calls run one by one in a new sandbox
-        items = reply.get("payload") if reply.get("op") == "batched" else None
-        if not isinstance(items, list) or len(items) > count:
+        if reply.get("op") != "batched":
             return [_call_outcome(reply)] if reply.get("op") == "raised" else []
-        out = [_batch_outcome(item) for item in items]
+        out = _batch_outcomes(reply, count)
         stopped, ran = reply.get("stopped"), reply.get("ran")
-        if stopped == len(items) and stopped < count and isinstance(ran, (int, float)) and ran >= 0.95 * limit:
+        if stopped == len(out) and stopped < count and isinstance(ran, (int, float)) and ran >= 0.95 * limit:
             out.append((TimedOut(limit), None))  # this call alone ran for the whole timeout
         return out
 
@@ -554,10 +553,7 @@ def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
     payload = reply.get("payload")
     after = None
     if isinstance(payload, list) and len(payload) == 3:
-        # the arguments the call changed: {position: value}, {name: value}
-        c_args = {i: v for i, v in payload[1].items() if type(i) is int} if isinstance(payload[1], dict) else {}
-        c_kwargs = {k: v for k, v in payload[2].items() if type(k) is str} if isinstance(payload[2], dict) else {}
-        after = (c_args, c_kwargs)
+        after = _changes(payload[1], payload[2])
     if reply.get("op") == "returned" and after is not None:
         return Returned(payload[0]), after
     if reply.get("op") == "raised":
@@ -565,16 +561,33 @@ def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
     return Crashed("the sandbox sent a malformed reply"), None
 
 
-def _batch_outcome(item: Any) -> tuple[Outcome, Any]:
-    """One call's [kind, value, changed args, changed kwargs] from a batch reply."""
-    if not (isinstance(item, list) and len(item) == 4):
-        return Crashed("the sandbox sent a malformed reply"), None
-    kind, value, c_args, c_kwargs = item
-    if kind == "returned":
-        return _call_outcome({"op": "returned", "payload": [value, c_args, c_kwargs]})
-    if kind == "raised" and isinstance(value, dict):
-        return _call_outcome({"op": "raised", "error": value, "payload": [None, c_args, c_kwargs]})
-    return Crashed("the sandbox sent a malformed reply"), None
+def _batch_outcomes(reply: dict[str, Any], count: int) -> list[tuple[Outcome, Any]]:
+    """The outcomes in a batch reply (see worker.run_batch); a malformed reply answers nothing."""
+    kinds, errors, payload = reply.get("kinds"), reply.get("errors"), reply.get("payload")
+    if not (isinstance(kinds, str) and len(kinds) <= count and isinstance(errors, dict)
+            and isinstance(payload, list) and len(payload) == 2):
+        return []
+    values, changed = payload
+    if not (isinstance(values, list) and len(values) == len(kinds) and isinstance(changed, dict)):
+        return []
+    out: list[tuple[Outcome, Any]] = []
+    for i, kind in enumerate(kinds):
+        change = changed.get(i)
+        after = _changes(*change) if isinstance(change, list) and len(change) == 2 else ({}, {})
+        if kind == "r":
+            out.append((Returned(values[i]), after))
+        elif kind == "x":
+            out.append((_raised({"error": errors.get(str(i))}), after))
+        else:
+            out.append((Crashed("the sandbox sent a malformed reply"), None))
+            break
+    return out
+
+
+def _changes(c_args: Any, c_kwargs: Any) -> tuple[dict[int, Any], dict[str, Any]]:
+    """The arguments a call changed, as the sandbox said: {position: value}, {name: value}."""
+    return ({i: v for i, v in c_args.items() if type(i) is int} if isinstance(c_args, dict) else {},
+            {k: v for k, v in c_kwargs.items() if type(k) is str} if isinstance(c_kwargs, dict) else {})
 
 
 def describe_exit(code: int | None, limits: Limits) -> str:
@@ -599,7 +612,8 @@ def describe_exit(code: int | None, limits: Limits) -> str:
 
 
 def _raised(reply: dict[str, Any]) -> Raised:
-    e = reply.get("error") or {}
+    e = reply.get("error")
+    e = e if isinstance(e, dict) else {}  # whatever a hostile sandbox sent, only strings are taken from it
     mro = e.get("mro") if isinstance(e.get("mro"), list) else []
     return Raised(str(e.get("type", "Exception"))[:100], tuple(str(m)[:100] for m in mro[:20]),
                   str(e.get("message", ""))[:2000], str(e.get("where", ""))[:300])

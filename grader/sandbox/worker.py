@@ -156,9 +156,14 @@ def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]
     The whole batch gets `limit` seconds (an alarm in this process stops it where it is); the
     reply says at which call it stopped and how long that call had run, so the grader can tell a
     call that loops from a batch that was merely slow. Code that swallows the alarm only meets
-    the grader's own wall-clock kill.
+    the grader's own wall-clock kill. The reply is compact: `kinds` has one letter a call
+    (r returned, x raised), errors are described in `errors`, the payload holds the values and
+    only the changes that happened.
     """
-    results: list[list[Any]] = []
+    kinds: list[str] = []
+    values: list[Any] = []
+    errors: dict[str, Any] = {}
+    changed: dict[int, list[Any]] = {}
     stopped: int | None = None
     ran = 0.0
     previous = signal.signal(signal.SIGALRM, _alarm)
@@ -170,21 +175,28 @@ def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]
                 began = time.monotonic()
                 before = (snapshot(args), snapshot(kwargs))
                 try:
-                    value = func(*args, **kwargs)
-                    results.append(["returned", value, *changes(args, kwargs, before)])
+                    value, kind = func(*args, **kwargs), "r"
                 except _Stop:
                     raise
                 except BaseException as e:
-                    results.append(["raised", _describe(e, root), *changes(args, kwargs, before)])
+                    value, kind = None, "x"
+                    errors[str(len(kinds))] = _describe(e, root)
+                change = changes(args, kwargs, before)
+                if change[0] or change[1]:
+                    changed[len(kinds)] = change
+                values.append(value)
+                kinds.append(kind)
             signal.setitimer(signal.ITIMER_REAL, 0)
         except _Stop:
-            stopped, ran = len(results), time.monotonic() - began
+            stopped, ran = len(kinds), time.monotonic() - began
     except _Stop:  # the alarm went off between the last call and its cancellation
-        stopped = None if len(results) == len(calls) else len(results)
+        stopped = None if len(kinds) == len(calls) else len(kinds)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    return {"op": "batched", "stopped": stopped, "ran": ran, "payload": results}
+    del values[len(kinds):]
+    return {"op": "batched", "stopped": stopped, "ran": ran, "kinds": "".join(kinds), "errors": errors,
+            "payload": [values, changed]}
 
 
 def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
