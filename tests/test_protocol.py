@@ -166,3 +166,14 @@ def test_a_batch_reply_with_odd_errors_and_changes_is_read_safely():
     assert isinstance(out[1][0], Raised) and out[1][0].type == "Exception"
     assert isinstance(out[2][0], Raised) and out[2][0].type == "ValueError"
     assert isinstance(out[3][0], Crashed) and len(out) == 4
+
+
+def test_lists_of_numpy_scalars_cross_packed_and_keep_their_types():
+    value = [[np.float64(0.5), np.float64(float("nan"))], [np.float64(-0.0), np.float64(2.0)]]
+    frame = pack({"op": "x", "payload": value})
+    assert b"nd" not in frame  # packed as one buffer, not an array tag per number
+    out = roundtrip(value)
+    assert all(type(x) is np.float64 for row in out for x in row)
+    assert np.array_equal(np.array(out), np.array(value), equal_nan=True) and np.signbit(out[1][0])
+    assert [type(x) for x in roundtrip([np.int64(3), np.int64(-4)])] == [np.int64, np.int64]
+    assert [type(x) for x in roundtrip([1.0, np.float64(2.0)])] == [float, np.float64]  # mixed: element by element

@@ -159,16 +159,26 @@ def _pack_numeric_list(x: list) -> tuple[bytes, str, list[int]] | None:
     while type(leaf) is list and leaf:
         leaf = leaf[0]
     kind = type(leaf)
-    if kind not in (float, int):
+    code = _LIST_CODES.get(kind)
+    if code is None:
         return None
     shape = _shape_of(x, kind)
     if shape is None:
         return None
     try:
-        arr = np.array(x, dtype=np.float64 if kind is float else np.int64)
+        arr = np.array(x, dtype=np.float64 if code in "fF" else np.int64)
     except OverflowError:
         return None
-    return arr.tobytes(), "f" if kind is float else "i", shape
+    return arr.tobytes(), code, shape
+
+
+# leaf type -> code: Python floats and ints, and numpy's float64 and int64 scalars (a list built
+# from numpy values), each decoded back to its own type
+_LIST_CODES = {float: "f", int: "i", np.float64: "F", np.int64: "I"}
+
+
+def _numpy_list(a: np.ndarray) -> list:
+    return list(a) if a.ndim == 1 else [_numpy_list(row) for row in a]
 
 
 class Encoded:
@@ -254,8 +264,10 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         (tag, v), = x.items()
         if tag == "nd":
             return _array(v, offsets, body)
-        if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i"):
-            return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body, as_list=True)
+        if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i", "F", "I"):
+            if v[1] in "fi":
+                return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body, as_list=True)
+            return _numpy_list(_array([v[0], "<f8" if v[1] == "F" else "<i8", v[2], False], offsets, body))
         if tag == "tuple" and isinstance(v, list):
             return tuple(dec(i, depth + 1) for i in v)
         if tag == "dict" and isinstance(v, list):
@@ -323,7 +335,7 @@ def _array(v: Any, offsets: list, body: bytes, as_list: bool = False) -> Any:
 # ------------------------------------------------------------------------------------ mutation
 
 
-_IMMUTABLE = frozenset({float, int, bool, str, type(None), complex})
+_IMMUTABLE = frozenset({float, int, bool, str, type(None), complex, np.float64, np.int64, np.bool_})
 
 
 def snapshot(x: Any) -> Any:
