@@ -41,10 +41,16 @@ def as_array(value: Any) -> np.ndarray | None:
     return None
 
 
+_NUMBER_TYPES = frozenset({int, float, bool, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16,
+                           np.int8, np.uint64, np.uint32, np.uint16, np.uint8})
+
+
 def _all_numbers(value: Any, depth: int) -> bool:
     if depth > 32:
         return False
     if isinstance(value, (list, tuple)):
+        if _NUMBER_TYPES.issuperset(map(type, value)):
+            return True  # a flat row of plain numbers, checked at C speed
         return all(_all_numbers(v, depth + 1) for v in value)
     if isinstance(value, np.ndarray):
         return value.dtype.kind in "biuf"
