@@ -245,6 +245,9 @@ def unpack(head: bytes, body: bytes) -> dict[str, Any]:
     return message
 
 
+_PLAIN = frozenset({float, int, str, bool, type(None)})
+
+
 def decode(tagged: Any, offsets: list, body: bytes) -> Any:
     count = [0]
 
@@ -257,7 +260,12 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         t = type(x)
         if t is float or t is int or t is str or t is bool or x is None:
             return x
-        if isinstance(x, list):
+        if t is list:
+            if _PLAIN.issuperset(map(type, x)):  # a row of plain JSON scalars: nothing to decode
+                count[0] += len(x)
+                if count[0] > 4 * MAX_ITEMS:
+                    raise ProtocolError(f"more than {4 * MAX_ITEMS} items")
+                return x
             return [dec(v, depth + 1) for v in x]
         if not isinstance(x, dict) or len(x) != 1:
             raise ProtocolError("untagged object in payload")
