@@ -3,12 +3,14 @@
 Each layer is applied where the platform and privileges allow it and reported by name; a
 layer that cannot be applied is reported with the reason, never silently skipped:
 
-- namespaces: a private network namespace (no network, loopback down) and a private mount
-  namespace in which the exercises, solutions, checks, the submissions folder and the
-  gradebook are covered by empty read-only tmpfs mounts (root only: a user namespace alone
-  does not drop root's kernel uid);
+- namespaces and a new root (root only: a user namespace alone does not drop root's kernel
+  uid): a private network namespace (no network, loopback down) and a private mount
+  namespace whose root holds only the system folders and the Python installation, read-only,
+  with any course copy inside them covered by an empty mount. A zygote enters them once for
+  all the sandboxes it forks (isolate_zygote); each sandbox then only unshares its mount
+  namespace to get a /tmp of its own, where it writes the submission's files (enter_sandbox);
 - uid drop: as root, an unprivileged uid per grading worker, so RLIMIT_NPROC bites and files
-  outside the sandbox's own folder are not readable;
+  outside the sandbox's own folder are not writable;
 - seccomp: a deny-list filter (below, the one reviewed place) that blocks new processes,
   program execution, sockets and ptrace while leaving threads (numpy's) working.
 """
