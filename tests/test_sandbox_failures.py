@@ -189,3 +189,39 @@ def test_a_sandbox_that_cannot_be_set_up_says_why():
     assert isinstance(outcome, Crashed), outcome
     assert outcome.reason.startswith("the sandbox could not be set up ("), outcome.reason
     assert "a.py" in outcome.reason
+
+
+def test_sandboxes_started_as_fresh_interpreters_grade_the_same(tmp_path):
+    """The fallback where fork is unavailable (GRADER_SANDBOX_START=spawn forces it here)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "good.py").write_text(CORRECT_DOT)
+    (subs / "wrong.py").write_text((CORPUS / "dot-product" / "elementwise-product.py").read_text())
+    (subs / "loops.py").write_text("def dot(a, b):\n    while True:\n        pass\n")
+    shutil.copytree(ROOT / "examples" / "submissions" / "carla", subs / "carla")
+    results = {}
+    for mode in ("fork", "spawn"):
+        sandboxes = tmp_path / f"sandboxes-{mode}"
+        sandboxes.mkdir()
+        env = {**os.environ, "GRADER_SANDBOX_START": mode, "GRADER_NO_DB": "1", "TMPDIR": str(sandboxes)}
+        proc = subprocess.run([sys.executable, "-m", "grader", str(subs), "-e", "dot-product", "--timeout", "0.5",
+                               "--jobs", "1", "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode in (0, 1), proc.stderr
+        doc = json.loads(proc.stdout)
+        results[mode] = {s["id"]: [(c["name"], c["status"]) for c in exercise(s, "dot-product")["checks"]]
+                         for s in doc["submissions"]}
+        results[mode + "-named"] = {s["id"]: [m["id"] for m in exercise(s, "dot-product")["misconceptions"]]
+                                    for s in doc["submissions"]}
+        assert list(sandboxes.iterdir()) == [], f"{mode}: a sandbox folder was left behind"
+    assert results["spawn"] == results["fork"]
+    assert results["spawn-named"] == results["fork-named"]
+    assert "elementwise-product" in results["spawn-named"]["wrong"]
