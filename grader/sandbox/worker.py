@@ -113,21 +113,15 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
                 sys.modules.pop(name, None)
                 reply({"op": "raised", "error": _describe(e, root)})
             continue
-        if op == "batch":
+        if op in ("batch", "call"):
             module = modules.get(msg["file"])
             func = getattr(module, msg["function"], None) if module is not None else None
             if not callable(func):
                 reply({"op": "raised", "error": {"type": "AttributeError", "mro": ["AttributeError"],
                                                  "message": f"no callable {msg['function']} after import", "where": ""}})
                 continue
-            reply(run_batch(func, msg["payload"], float(msg.get("limit") or 1.0), root))
-            continue
-        if op == "call":
-            module = modules.get(msg["file"])
-            func = getattr(module, msg["function"], None) if module is not None else None
-            if not callable(func):
-                reply({"op": "raised", "error": {"type": "AttributeError", "mro": ["AttributeError"],
-                                                 "message": f"no callable {msg['function']} after import", "where": ""}})
+            if op == "batch":
+                reply(run_batch(func, msg["payload"], float(msg.get("limit") or 1.0), root))
                 continue
             args, kwargs = msg["payload"]
             before = (snapshot(args), snapshot(kwargs))
