@@ -194,6 +194,8 @@ class SubmissionRun:
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
             self._sandbox = Sandbox(self.submission.file_map(), self.limits)
+            # every module the checks will need, imported with one request
+            self._sandbox.load_many([(r.location.file, r.location.module) for r in self.runs.values()])
         return self._sandbox
 
     def close(self) -> tuple[str, str, tuple[str, ...]]:

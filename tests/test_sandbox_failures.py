@@ -225,3 +225,16 @@ def test_sandboxes_started_as_fresh_interpreters_grade_the_same(tmp_path):
     assert results["spawn"] == results["fork"]
     assert results["spawn-named"] == results["fork-named"]
     assert "elementwise-product" in results["spawn-named"]["wrong"]
+
+
+def test_a_module_that_loops_at_import_is_imported_once(write_submission):
+    # cosine-similarity has custom checks too: none of them may import the module again
+    write_submission("stu", CORRECT_DOT, folder=True, file="dot.py")
+    write_submission("stu", "print('IMPORTING', flush=True)\nwhile True:\n    pass\n\n"
+                            "def cosine_similarity(a, b):\n    return 0.0\n", folder=True, file="cos.py")
+    doc = grade_json(str(write_submission.root), "-e", "dot-product", "-e", "cosine-similarity", "--timeout", "0.2")
+    sub = by_id(doc)["stu"]
+    assert exercise(sub, "dot-product")["status"] == "passed"
+    cos = exercise(sub, "cosine-similarity")
+    assert cos["status"] == "timeout" and "importing cos.py did not finish" in cos["message"], cos
+    assert sub["output"]["stdout"].count("IMPORTING") == 1, sub["output"]["stdout"]

@@ -127,6 +127,7 @@ class Sandbox:
         self.limits = limits
         self.proc: _Spawned | _Forked | None = None
         self.loaded: dict[str, Outcome] = {}
+        self.failed_loads: dict[str, Outcome] = {}  # imports that timed out or crashed the sandbox
         self.restarts = -1
         self.deadline = time.monotonic() + limits.submission_timeout
         self.drains: list[_Drain] = []
@@ -187,7 +188,7 @@ class Sandbox:
             return Crashed(f"the sandbox could not be set up ({reason})" if reason else "the sandbox did not start")
         self.layers = [str(x)[:80] for x in reply.get("layers", [])][:40]  # said before student code ran
         self.missing = [str(x)[:300] for x in reply.get("missing", [])][:40]
-        self.loaded = {}
+        self.loaded = dict(self.failed_loads)
         return None
 
     def _stop(self) -> None:
@@ -232,11 +233,31 @@ class Sandbox:
                 return failed
         if file in self.loaded:
             return self.loaded[file]
-        reply = self._request({"op": "load", "module": module, "file": file}, self.limits.call_timeout * 5)
-        outcome = reply if not isinstance(reply, dict) else (
-            Returned(None) if reply.get("op") == "loaded" else _raised(reply))
-        self.loaded[file] = outcome
-        return outcome
+        self.load_many([(file, module)])
+        return self.loaded[file]
+
+    def load_many(self, modules: list[tuple[str, str]]) -> None:
+        """Import several student modules with one write: the requests queue in the pipe and
+        the sandbox answers them in order, each within its own time (a module that loops or
+        crashes stops the rest, which are imported one by one when asked for)."""
+        if self.proc is None and self._start():
+            return
+        wanted = list(dict.fromkeys((f, m) for f, m in modules if f not in self.loaded))
+        if not wanted:
+            return
+        try:
+            write_all(self.req, b"".join(pack({"op": "load", "module": m, "file": f}) for f, m in wanted))
+        except OSError:
+            self.loaded[wanted[0][0]] = self._died()
+            return
+        for file, _ in wanted:
+            reply = self._receive(self.limits.call_timeout * 5)
+            self.loaded[file] = reply if not isinstance(reply, dict) else (
+                Returned(None) if reply.get("op") == "loaded" else _raised(reply))
+            if isinstance(reply, (TimedOut, Crashed)):
+                self.failed_loads[file] = reply  # it would loop or crash again: not retried after a restart
+            if self.proc is None:
+                return  # stopped (a timeout) or dead: the rest are imported when asked for
 
     def call(self, file: str, module: str, function: str, args: tuple, kwargs: Mapping[str, Any],
              timeout: float | None = None) -> tuple[Outcome, Any]:
