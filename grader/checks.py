@@ -41,6 +41,7 @@ MUTATION_CHECK = "does not modify its arguments"
 MAX_TIMEOUTS_PER_EXERCISE = 2  # later calls of the exercise are not run: a loop costs its own time only
 SECOND_STRIKE = 0.2  # after a timeout, the exercise's other calls get this fraction of the timeout
 MAX_CRASHES_PER_EXERCISE = 3
+BATCH_ARGUMENT_BYTES = 16 * 1024 * 1024  # an exercise's case arguments travel together up to this size
 
 
 # --------------------------------------------------------------------------- failures as values
@@ -249,7 +250,7 @@ class GradingSession:
         self.finish_submission = finish or _default_finish
         self.finished: dict[str, SubmissionResult] = {}
         self._expected: dict[tuple[str, str], tuple[Outcome, list, dict]] = {}
-        self._batches: dict[str, Encoded] = {}
+        self._batches: dict[str, Encoded | None] = {}
 
     def expected(self, ex: Exercise, case: Case) -> tuple[Outcome, list, dict]:
         """The reference's outcome and the case's arguments, built once per session.
@@ -263,14 +264,17 @@ class GradingSession:
             self._expected[key] = (run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs), args, kwargs)
         return self._expected[key]
 
-    def batch(self, ex: Exercise) -> Encoded:
-        """All the exercise's cases as one request payload, encoded once for every sandbox."""
+    def batch(self, ex: Exercise) -> Encoded | None:
+        """All the exercise's cases as one request payload, encoded once for every sandbox; None
+        when their arguments are too big to travel together (the cases then go one by one)."""
         if ex.id not in self._batches:
             calls = []
             for case in ex.cases:
                 _, args, kwargs = self.expected(ex, case)
                 calls.append([list(args), dict(kwargs)])
-            self._batches[ex.id] = Encoded(calls)
+            batch = Encoded(calls)
+            big = sum(len(b) for b in batch.buffers) > BATCH_ARGUMENT_BYTES or '{"toolarge":' in batch.json
+            self._batches[ex.id] = None if big else batch
         return self._batches[ex.id]
 
     def runs_for(self, ex: Exercise) -> Iterator[ExerciseRun]:
@@ -528,7 +532,9 @@ def run_case(session: GradingSession, run: ExerciseRun, case: Case) -> None:
     expected, args, kwargs = session.expected(ex, case)
     if not run.prefetch_tried:
         run.prefetch_tried = True
-        run.prefetch([c.name for c in ex.cases], session.batch(ex))
+        batch = session.batch(ex)
+        if batch is not None:
+            run.prefetch([c.name for c in ex.cases], batch)
     got = run.call(args, kwargs, case.name, case.visibility == "visible", fresh=True)
     judge(got, expected, case, ex, lambda: args_text(ex.function.params, args, kwargs))
 

@@ -143,11 +143,11 @@ def test_pipelined_frames_and_the_files_frame_read_back_from_one_pipe():
 
 
 @pytest.mark.parametrize("reply", [
-    {"kinds": 5, "errors": {}, "payload": [[1.0], {}]},
-    {"kinds": "rr", "errors": {}, "payload": [[1.0], {}]},  # fewer values than kinds
-    {"kinds": "r" * 20, "errors": {}, "payload": [[1.0] * 20, {}]},  # more answers than calls
-    {"kinds": "r", "errors": [], "payload": [[1.0], {}]},
-    {"kinds": "r", "errors": {}, "payload": [[1.0]]},
+    {"kinds": 5, "errors": {}, "payload": [{}, 1.0]},
+    {"kinds": "rr", "errors": {}, "payload": [{}, 1.0]},  # fewer values than kinds
+    {"kinds": "r" * 20, "errors": {}, "payload": [{}, *[1.0] * 20]},  # more answers than calls
+    {"kinds": "r", "errors": [], "payload": [{}, 1.0]},
+    {"kinds": "r", "errors": {}, "payload": [[], 1.0]},
 ])
 def test_a_forged_batch_reply_answers_nothing(reply):
     from grader.sandbox.host import _batch_outcomes
@@ -160,7 +160,7 @@ def test_a_batch_reply_with_odd_errors_and_changes_is_read_safely():
     from grader.sandbox.host import _batch_outcomes
 
     reply = {"kinds": "rxxq", "errors": {"1": ["not", "a", "dict"], "2": {"type": "ValueError", "mro": "x"}},
-             "payload": [[1.5, None, None, None], {0: [{0: [9.0], "k": 1}, "nope"], 5: 7}]}
+             "payload": [{0: [{0: [9.0], "k": 1}, "nope"], 5: 7}, 1.5, None, None, None]}
     out = _batch_outcomes(reply, 4)
     assert isinstance(out[0][0], Returned) and out[0][1] == ({0: [9.0]}, {})
     assert isinstance(out[1][0], Raised) and out[1][0].type == "Exception"
@@ -177,3 +177,15 @@ def test_lists_of_numpy_scalars_cross_packed_and_keep_their_types():
     assert np.array_equal(np.array(out), np.array(value), equal_nan=True) and np.signbit(out[1][0])
     assert [type(x) for x in roundtrip([np.int64(3), np.int64(-4)])] == [np.int64, np.int64]
     assert [type(x) for x in roundtrip([1.0, np.float64(2.0)])] == [float, np.float64]  # mixed: element by element
+
+
+@pytest.mark.parametrize("head", [
+    b'{"op":"returned","payload":{"complex":["a",1]}}',
+    b'{"op":"returned","payload":{"nd":[0,"<f8",[],false]},"buffers":[5]}',
+    b'{"op":"returned","payload":{"nl":[0,"F",[]]},"buffers":[[0,8]]}',
+    b'{"op":"returned","payload":{"nd":[0,"<f8",[0,18446744073709551616],false]},"buffers":[[0,0]]}',
+    b'{"op":"returned","payload":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+])
+def test_a_forged_frame_is_a_protocol_error_and_nothing_else(head):
+    with pytest.raises(ProtocolError):
+        unpack(head, b"\0" * 8)

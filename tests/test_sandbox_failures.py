@@ -238,3 +238,59 @@ def test_a_module_that_loops_at_import_is_imported_once(write_submission):
     cos = exercise(sub, "cosine-similarity")
     assert cos["status"] == "timeout" and "importing cos.py did not finish" in cos["message"], cos
     assert sub["output"]["stdout"].count("IMPORTING") == 1, sub["output"]["stdout"]
+
+
+# --------------------------------------------------------------------------- batches of calls, directly
+
+
+def _batch(source: str, calls: list, timeout: float) -> list:
+    from grader.sandbox.host import Limits, Sandbox
+    from grader.sandbox.protocol import Encoded
+
+    with Sandbox({"m.py": textwrap.dedent(source).encode()}, Limits(call_timeout=timeout)) as sb:
+        return sb.call_batch("m.py", "m", "f", Encoded(calls), len(calls))
+
+
+def test_a_call_that_catches_the_batch_alarm_has_no_result():
+    # a bare except turns the alarm into a made-up answer; that answer must not be taken
+    out = _batch("""
+        import time
+        def f(x):
+            try:
+                time.sleep(0.3)
+                return x * 2
+            except:
+                return -1
+    """, [[[i], {}] for i in range(1, 7)], timeout=1.0)
+    assert [o.value for o, _ in out] == [2, 4, 6], out  # the rest are made one by one by the caller
+
+
+def test_large_results_are_each_received_whole():
+    import numpy as np
+
+    from grader.outcome import Returned
+
+    out = _batch("""
+        import numpy as np
+        def f(n):
+            return np.zeros(n)
+    """, [[[4_000_000], {}] for _ in range(6)], timeout=10.0)  # 6 × 32 MB: more than one message's budget
+    assert out and all(isinstance(o, Returned) and isinstance(o.value, np.ndarray) and o.value.shape == (4_000_000,)
+                       for o, _ in out), [type(o.value) for o, _ in out]
+
+
+def test_a_sandbox_that_stops_reading_its_requests_cannot_hang_the_grader():
+    import time
+
+    source = """
+        import gc, os
+        reader = [o for o in gc.get_objects() if type(o).__name__ == "FrameReader"][0]
+        keep = os.dup(reader.fd)  # the grader's requests stay unread
+        r, w = os.pipe()
+        os.dup2(r, reader.fd)
+        def f(x):
+            return x
+    """
+    started = time.monotonic()
+    out = _batch(source, [[[list(range(20_000))], {}] for _ in range(5)], timeout=0.5)  # a request over 64 KiB
+    assert out == [] and time.monotonic() - started < 10

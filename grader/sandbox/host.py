@@ -30,7 +30,6 @@ from .protocol import (
     pack_files,
     parse_header,
     unpack,
-    write_all,
 )
 
 GRADER_PARENT = str(Path(__file__).resolve().parents[2])
@@ -127,7 +126,7 @@ class Sandbox:
         self.limits = limits
         self.proc: _Spawned | _Forked | None = None
         self.loaded: dict[str, Outcome] = {}
-        self.failed_loads: dict[str, Outcome] = {}  # imports that timed out or crashed the sandbox
+        self.failed_loads: dict[str, Outcome] = {}  # imports that did not finish in time
         self.restarts = -1
         self.deadline = time.monotonic() + limits.submission_timeout
         self.drains: list[_Drain] = []
@@ -177,8 +176,9 @@ class Sandbox:
         for d in self.drains:
             d.start()
         # The files go straight to the sandbox, which writes them in its own private folder.
-        if not self._send(pack_files(self.files), time.monotonic() + min(self.limits.startup_timeout, remaining)):
-            return self._died() if self.proc is not None else Crashed("the sandbox did not start")
+        failed = self._write(pack_files(self.files), min(self.limits.startup_timeout, remaining))
+        if failed is not None:
+            return failed
         reply = self._receive(min(self.limits.startup_timeout, remaining))
         if not isinstance(reply, dict) or reply.get("op") != "ready":
             if isinstance(reply, (Crashed, TimedOut)):
@@ -245,17 +245,17 @@ class Sandbox:
         wanted = list(dict.fromkeys((f, m) for f, m in modules if f not in self.loaded))
         if not wanted:
             return
-        try:
-            write_all(self.req, b"".join(pack({"op": "load", "module": m, "file": f}) for f, m in wanted))
-        except OSError:
-            self.loaded[wanted[0][0]] = self._died()
+        failed = self._write(b"".join(pack({"op": "load", "module": m, "file": f}) for f, m in wanted),
+                             self.limits.call_timeout * 5)
+        if failed is not None:
+            self.loaded[wanted[0][0]] = failed
             return
         for file, _ in wanted:
             reply = self._receive(self.limits.call_timeout * 5)
             self.loaded[file] = reply if not isinstance(reply, dict) else (
                 Returned(None) if reply.get("op") == "loaded" else _raised(reply))
-            if isinstance(reply, (TimedOut, Crashed)):
-                self.failed_loads[file] = reply  # it would loop or crash again: not retried after a restart
+            if isinstance(reply, TimedOut):
+                self.failed_loads[file] = reply  # it would loop again: not retried after a restart
             if self.proc is None:
                 return  # stopped (a timeout) or dead: the rest are imported when asked for
 
@@ -286,42 +286,46 @@ class Sandbox:
         if isinstance(reply, (TimedOut, Crashed)):
             return []  # killed or dead: nothing answered; the calls run one by one in a new sandbox
         if reply.get("op") != "batched":
-            return [_call_outcome(reply)] if reply.get("op") == "raised" else []
+            error = reply.get("error")
+            missing = reply.get("op") == "raised" and isinstance(error, dict) and error.get("type") == "AttributeError"
+            return [_call_outcome(reply)] if missing else []  # no such function; anything else: one by one
         out = _batch_outcomes(reply, count)
         stopped, ran = reply.get("stopped"), reply.get("ran")
         if stopped == len(out) and stopped < count and isinstance(ran, (int, float)) and ran >= 0.95 * limit:
             out.append((TimedOut(limit), None))  # this call alone ran for the whole timeout
         return out
 
-    def _send(self, data: bytes, deadline: float) -> bool:
-        """Write a frame unless the sandbox dies or stops reading before `deadline`."""
+    def _write(self, data: bytes, timeout: float) -> Outcome | None:
+        """Send a frame. A sandbox that does not take it within `timeout` (it stopped reading its
+        requests: a student can do that) is stopped, and one that died says so; None when sent."""
+        deadline = time.monotonic() + min(timeout, max(0.0, self.deadline - time.monotonic()))
         view = memoryview(data)
         os.set_blocking(self.req, False)
         try:
             while view:
-                wait = deadline - time.monotonic()
-                if wait <= 0 or not select.select([], [self.req], [], wait)[1]:
-                    return False
                 try:
                     view = view[os.write(self.req, view):]
-                except BlockingIOError:
                     continue
-        except OSError:
-            return False
+                except BlockingIOError:
+                    pass
+                wait = deadline - time.monotonic()
+                if wait <= 0 or not select.select([], [self.req], [], wait)[1]:
+                    self._stop()
+                    return TimedOut(timeout)
+        except OSError:  # the read end is gone: the sandbox died
+            return self._died()
         finally:
-            os.set_blocking(self.req, True)
-        return True
+            if self.proc is not None:
+                os.set_blocking(self.req, True)
+        return None
 
     def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | Outcome:
         if self.proc is None:
             failed = self._start()
             if failed:
                 return failed
-        try:
-            write_all(self.req, pack(message))
-        except (BrokenPipeError, OSError):
-            return self._died()
-        return self._receive(timeout)
+        failed = self._write(pack(message), timeout)
+        return failed if failed is not None else self._receive(timeout)
 
     def _receive(self, timeout: float) -> dict[str, Any] | Outcome:
         remaining_budget = self.deadline - time.monotonic()
@@ -346,6 +350,9 @@ class Sandbox:
         except ProtocolError as e:
             self._stop()
             return Crashed(f"the sandbox sent an invalid reply ({e})")
+        except Exception as e:  # anything else a forged reply can provoke in decoding
+            self._stop()
+            return Crashed(f"the sandbox sent an invalid reply ({type(e).__name__})")
 
     def _read(self, n: int, deadline: float) -> bytes:
         # read ahead: pipelined replies often arrive together and then cost no system call
@@ -586,10 +593,10 @@ def _batch_outcomes(reply: dict[str, Any], count: int) -> list[tuple[Outcome, An
     """The outcomes in a batch reply (see worker.run_batch); a malformed reply answers nothing."""
     kinds, errors, payload = reply.get("kinds"), reply.get("errors"), reply.get("payload")
     if not (isinstance(kinds, str) and len(kinds) <= count and isinstance(errors, dict)
-            and isinstance(payload, list) and len(payload) == 2):
+            and isinstance(payload, list) and len(payload) == len(kinds) + 1):
         return []
-    values, changed = payload
-    if not (isinstance(values, list) and len(values) == len(kinds) and isinstance(changed, dict)):
+    changed, values = payload[0], payload[1:]
+    if not isinstance(changed, dict):
         return []
     out: list[tuple[Outcome, Any]] = []
     for i, kind in enumerate(kinds):

@@ -125,6 +125,13 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         except _TooLarge:  # the whole value is replaced by a note: a million tiny lists cost nothing to send
             del buffers[mark:]
             return {"toolarge": ["nested structure", [MAX_ITEMS]]}
+        except Exception:  # an object that defeats encoding (a hostile subclass): this value alone is lost
+            del buffers[mark:]
+            try:
+                name = str(type(x).__qualname__)[:100]
+            except Exception:
+                name = "object"
+            return {"opaque": [name, "(could not be sent)"]}
 
     # each element of a message's payload (result, arguments) has its own budget
     tagged = [top(x) for x in obj] if type(obj) is list else top(obj)
@@ -233,15 +240,20 @@ def unpack(head: bytes, body: bytes) -> dict[str, Any]:
     """Decode a frame on the trusted side, refusing anything that is not plain data."""
     try:
         message = json.loads(head)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ProtocolError(f"invalid control JSON: {e}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise ProtocolError(f"invalid control JSON: {type(e).__name__}") from None
     if not isinstance(message, dict):
         raise ProtocolError("control message is not an object")
     offsets = message.pop("buffers", [])
     if not isinstance(offsets, list):
         raise ProtocolError("bad buffer table")
     if "payload" in message:
-        message["payload"] = decode(message["payload"], offsets, body)
+        try:
+            message["payload"] = decode(message["payload"], offsets, body)
+        except ProtocolError:
+            raise
+        except (TypeError, ValueError, OverflowError, RecursionError, MemoryError, IndexError, KeyError) as e:
+            raise ProtocolError(f"malformed payload ({type(e).__name__})") from None
     return message
 
 
@@ -272,7 +284,7 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         (tag, v), = x.items()
         if tag == "nd":
             return _array(v, offsets, body)
-        if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i", "F", "I"):
+        if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i", "F", "I") and v[2]:
             if v[1] in "fi":
                 return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body, as_list=True)
             return _numpy_list(_array([v[0], "<f8" if v[1] == "F" else "<i8", v[2], False], offsets, body))

@@ -18,6 +18,8 @@ import time
 import traceback
 from typing import Any
 
+import numpy as np
+
 from grader.sandbox.protocol import FrameReader, changes, pack, snapshot, unpack, write_all
 
 
@@ -140,19 +142,40 @@ class _Stop(BaseException):
     """Raised by the batch's alarm wherever the sandbox is when its time is up."""
 
 
+_ALARMED = [False]
+BATCH_BYTES = 16 * 1024 * 1024  # results held for one reply; past this the rest of a batch is sent call by call
+
+
 def _alarm(signum: int, frame: Any) -> None:
+    _ALARMED[0] = True
     raise _Stop
+
+
+def _weight(value: Any, depth: int = 0) -> int:
+    """About how many bytes a result takes to hold and send."""
+    t = type(value)
+    if t is np.ndarray:
+        return int(value.nbytes)
+    if t is list or t is tuple:
+        if depth < 3 and value and type(value[0]) in (list, tuple, np.ndarray):
+            return 8 * len(value) + sum(_weight(v, depth + 1) for v in value[:1000]) * max(1, len(value) // 1000)
+        return 8 * len(value)
+    return 16
 
 
 def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]:
     """Several calls, one reply: each call's outcome and the arguments it changed.
 
-    The whole batch gets `limit` seconds (an alarm in this process stops it where it is); the
-    reply says at which call it stopped and how long that call had run, so the grader can tell a
-    call that loops from a batch that was merely slow. Code that swallows the alarm only meets
-    the grader's own wall-clock kill. The reply is compact: `kinds` has one letter a call
-    (r returned, x raised), errors are described in `errors`, the payload holds the values and
-    only the changes that happened.
+    The whole batch gets `limit` seconds: an alarm in this process stops it where it is, and
+    goes on ringing every few milliseconds, so code that catches it once is stopped anyway; a
+    call during which it rang has no result, whatever it returned. The reply says at which call
+    the batch stopped and how long that call had run, so the grader can tell a call that loops
+    from a batch that was merely slow; calls after a stop are made one by one. Code that
+    swallows the alarm for good meets the grader's wall-clock kill. A batch whose results grow
+    past BATCH_BYTES stops too (each call alone has the whole budget of a message).
+
+    The reply is compact: `kinds` has a letter a call (r returned, x raised), errors are in
+    `errors`, and the payload is the changes that happened followed by one value a call.
     """
     kinds: list[str] = []
     values: list[Any] = []
@@ -160,37 +183,48 @@ def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]
     changed: dict[int, list[Any]] = {}
     stopped: int | None = None
     ran = 0.0
+    held = 0
+    _ALARMED[0] = False
     previous = signal.signal(signal.SIGALRM, _alarm)
     try:
         began = time.monotonic()
         try:
-            signal.setitimer(signal.ITIMER_REAL, max(limit, 0.001))
+            signal.setitimer(signal.ITIMER_REAL, max(limit, 0.001), 0.02)
             for args, kwargs in calls:
                 began = time.monotonic()
                 before = (snapshot(args), snapshot(kwargs))
                 try:
-                    value, kind = func(*args, **kwargs), "r"
+                    value, kind, error = func(*args, **kwargs), "r", None
                 except _Stop:
                     raise
                 except BaseException as e:
-                    value, kind = None, "x"
-                    errors[str(len(kinds))] = _describe(e, root)
+                    value, kind, error = None, "x", _describe(e, root)
+                if _ALARMED[0]:
+                    raise _Stop  # the alarm rang during the call and was caught: the call has no result
                 change = changes(args, kwargs, before)
+                weight = _weight(value)
+                if kinds and held + weight > BATCH_BYTES:
+                    stopped = len(kinds)  # this call runs again on its own, with a message's whole budget
+                    break
+                held += weight
+                if error is not None:
+                    errors[str(len(kinds))] = error
                 if change[0] or change[1]:
                     changed[len(kinds)] = change
                 values.append(value)
                 kinds.append(kind)
             signal.setitimer(signal.ITIMER_REAL, 0)
         except _Stop:
+            signal.setitimer(signal.ITIMER_REAL, 0)
             stopped, ran = len(kinds), time.monotonic() - began
-    except _Stop:  # the alarm went off between the last call and its cancellation
-        stopped = None if len(kinds) == len(calls) else len(kinds)
+    except _Stop:  # the alarm rang again before it was cancelled
+        if stopped is None and len(kinds) < len(calls):
+            stopped, ran = len(kinds), time.monotonic() - began
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    del values[len(kinds):]
     return {"op": "batched", "stopped": stopped, "ran": ran, "kinds": "".join(kinds), "errors": errors,
-            "payload": [values, changed]}
+            "payload": [changed, *values]}
 
 
 def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],

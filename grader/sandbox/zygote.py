@@ -183,6 +183,7 @@ def serve(control: int, hide: list[str]) -> None:
                 os.close(fd)
             sock.send(json.dumps({"error": "expected 4 descriptors", "token": request.get("token")}).encode())
             continue
+        reap()  # the sandboxes that are already dead: their folders go before a new one starts
         try:
             cwd = _workdir(request)
         except OSError as e:
