@@ -294,3 +294,10 @@ def test_a_sandbox_that_stops_reading_its_requests_cannot_hang_the_grader():
     started = time.monotonic()
     out = _batch(source, [[[list(range(20_000))], {}] for _ in range(5)], timeout=0.5)  # a request over 64 KiB
     assert out == [] and time.monotonic() - started < 10
+
+
+def test_a_package_installed_beside_the_interpreter_can_be_imported(write_submission):
+    # pyyaml is installed with the grader but not preloaded by the zygote; a virtualenv under /tmp
+    # (as CI makes one) must stay visible under the sandbox's private /tmp
+    bad, _ = _grade_pair(write_submission, "import yaml\n\n" + CORRECT_DOT)
+    assert bad["status"] == "passed", bad

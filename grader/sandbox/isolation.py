@@ -132,19 +132,41 @@ def _build_root(new: str, hide: list[str], work: str | None) -> tuple[list[str],
             open(f"{new}/dev/{name}", "w").close()
             libc.mount(f"/proc/self/fd/{fd}".encode(), f"{new}/dev/{name}".encode(), None, MS_BIND, None)
         os.makedirs(new + "/tmp", exist_ok=True)
+        _hide(new, hide)
+        # Python folders under /tmp (a venv made with mktemp) would vanish under a sandbox's
+        # private /tmp: a second view of each, elsewhere, is bound back over it (hidden parts too)
+        views = [(f"{UNDER_TMP}/{i}", path) for i, path in enumerate(p for p, _ in sources if p.startswith("/tmp/"))
+                 if os.path.isdir(new + path)]  # (second view, the folder under /tmp)
+        _rebind(new, [(path, view) for view, path in views])
         if work_fd is not None:
             if not _private_tmp(new + "/tmp", 64 << 20):
                 return fail("cannot mount a private /tmp")
+            _rebind(new, views)
             os.makedirs(new + SANDBOX_CWD, exist_ok=True)
             if libc.mount(f"/proc/self/fd/{work_fd}".encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
                 return fail("cannot bind the sandbox folder")
-        _hide(new, hide)
+        global _UNDER_TMP
+        _UNDER_TMP = views
     finally:
         for fd in opened:
             os.close(fd)
     os.chroot(new)
     os.chdir("/")
     return ["private-filesystem", "private-tmp"], []
+
+
+UNDER_TMP = "/.python-under-tmp"
+_UNDER_TMP: list[tuple[str, str]] = []  # (second view, a Python folder under /tmp), set by _build_root
+
+
+def _rebind(root: str, pairs: list[tuple[str, str]]) -> None:
+    """For each (source, destination): bind `root`+source, with what is mounted inside it, over
+    `root`+destination (created if missing), read-only."""
+    libc = _libc()
+    for source, dest in pairs:
+        os.makedirs(root + dest, exist_ok=True)
+        if libc.mount((root + source).encode(), (root + dest).encode(), None, MS_BIND | MS_REC, None) == 0:
+            libc.mount(None, (root + dest).encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
 
 
 def _private_tmp(path: str, size: int) -> bool:
@@ -234,6 +256,7 @@ def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[s
         size = (64 << 20) + 2 * sum(len(d) for d in files.values())
         if libc.unshare(CLONE_NEWNS) != 0 or not _private_tmp("/tmp", size):
             raise OSError(f"private /tmp: {os.strerror(ctypes.get_errno())}")
+        _rebind("", _UNDER_TMP)
         _hide("", [h for h in hide if h not in _ZYGOTE[2]])
         os.mkdir(SANDBOX_CWD, 0o700)
         cwd = SANDBOX_CWD
