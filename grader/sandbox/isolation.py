@@ -210,6 +210,11 @@ def isolate_zygote(hide: list[str]) -> tuple[list[str], list[str]]:
     return applied, missing
 
 
+def zygote_has_private_root() -> bool:
+    """Did this process's zygote enter a root of its own (so its sandboxes need no folder on disk)?"""
+    return _ZYGOTE is not None and "private-filesystem" in _ZYGOTE[0]
+
+
 def write_files(cwd: str, files: dict[str, bytes], uid: int | None) -> None:
     """The submission's files, in the sandbox's working folder, owned by the sandbox's uid."""
     base = os.path.realpath(cwd)
@@ -250,7 +255,7 @@ def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[s
     """
     uid = spec.get("uid")
     hide = list(spec.get("hide", []))
-    if _ZYGOTE is not None and "private-filesystem" in _ZYGOTE[0]:
+    if zygote_has_private_root() and _ZYGOTE is not None:
         applied, missing = list(_ZYGOTE[0]), list(_ZYGOTE[1])
         libc = _libc()
         size = (64 << 20) + 2 * sum(len(d) for d in files.values())

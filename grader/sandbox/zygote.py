@@ -104,18 +104,14 @@ def _remove_folder(cwd: str) -> None:
 
 def _workdir(request: dict[str, Any]) -> str:
     """Without a private root (not root), a sandbox works in a folder on disk, removed when it is reaped."""
-    if private_root():
+    from grader.sandbox.isolation import zygote_has_private_root
+
+    if zygote_has_private_root():
         return ""
     base = request.get("base") or tempfile.gettempdir()
     folder = tempfile.mkdtemp(prefix="grader-sandbox-", dir=base)
     os.mkdir(os.path.join(folder, "work"), 0o700)
     return os.path.join(folder, "work")
-
-
-def private_root() -> bool:
-    from grader.sandbox import isolation
-
-    return isolation._ZYGOTE is not None and "private-filesystem" in isolation._ZYGOTE[0]
 
 
 def serve(control: int, hide: list[str]) -> None:
