@@ -29,12 +29,18 @@ class SourceFile:
     origin: str | None = None  # the file it came from, when not itself (a notebook)
 
     @cached_property
-    def _parsed(self) -> tuple[ast.Module | None, str | None]:
-        # parsed on first use: the main process of a parallel batch only lists and reads files
-        return (None, self.read_problem) if self.read_problem else _parse(self.data, self.path)
+    def _parsed(self) -> tuple[dict[str, int] | None, str | None]:
+        # parsed on first use (the main process of a parallel batch only lists and reads files);
+        # only the names it binds are kept: a syntax tree is thousands of objects, and a class's
+        # worth of them made every full garbage collection of a grading worker slow
+        if self.read_problem:
+            return None, self.read_problem
+        tree, problem = _parse(self.data, self.path)
+        return (None, problem) if tree is None else (_bound_names(tree), None)
 
     @property
-    def tree(self) -> ast.Module | None:
+    def names(self) -> dict[str, int] | None:
+        """Top-level names the module binds (name → line), or None if it cannot be parsed."""
         return self._parsed[0]
 
     @property
@@ -396,7 +402,7 @@ def locate(submission: Submission, exercise: Exercise, others: frozenset[str] = 
     """Find the file that defines the exercise's function: the preferred module wins, else sorted order."""
     name = exercise.function.name
     preferred = exercise.function.module
-    candidates = [f for f in submission.files if f.tree is not None and name in _bound_names(f.tree)]
+    candidates = [f for f in submission.files if f.names is not None and name in f.names]
     if candidates:
         chosen = next((f for f in candidates if f.path == preferred), None) \
             or next((f for f in candidates if f.path.endswith("/" + preferred)), None) or candidates[0]
@@ -407,10 +413,10 @@ def locate(submission: Submission, exercise: Exercise, others: frozenset[str] = 
     for f in sorted(broken, key=lambda f: (f.path != preferred, f.path)):
         if pattern.search(f.data) or f.path == preferred:
             return Location(None, None, f.problem, "error")
-    if broken and not any(f.tree is not None for f in submission.files):
+    if broken and not any(f.names is not None for f in submission.files):
         return Location(None, None, broken[0].problem, "error")  # nothing usable: the likely reason
     # a rename hint never points at a function another exercise asks for
-    defined = sorted({n for f in submission.files if f.tree is not None for n in _bound_names(f.tree)} - others)
+    defined = sorted({n for f in submission.files if f.names is not None for n in f.names} - others)
     where = preferred if any(f.path == preferred for f in submission.files) else "any file of the submission"
     close = difflib.get_close_matches(name, defined, n=1, cutoff=0.5)
     if not close:
