@@ -230,6 +230,26 @@ class StudentFunction:
 # --------------------------------------------------------------------------- the session plugin
 
 
+class _Prepared:
+    """What grading an exercise needs from the trusted side, the same for every submission."""
+
+    def __init__(self, exercise: Exercise) -> None:
+        self.exercise = exercise  # held, so that its id is not reused while this entry lives
+        self.expected: dict[str, tuple[Outcome, list, dict]] = {}  # case name -> reference outcome, args, kwargs
+        self.batch: Encoded | None = None
+        self.batch_tried = False
+
+
+_PREPARED: dict[int, _Prepared] = {}  # per process: exercises are loaded once per process (load_exercise)
+
+
+def _prepared(ex: Exercise) -> _Prepared:
+    made = _PREPARED.get(id(ex))
+    if made is None or made.exercise is not ex:
+        made = _PREPARED[id(ex)] = _Prepared(ex)
+    return made
+
+
 class GradingSession:
     """Plugin object for one pytest session over many submissions."""
 
@@ -249,33 +269,33 @@ class GradingSession:
         self.on_result = on_result
         self.finish_submission = finish or _default_finish
         self.finished: dict[str, SubmissionResult] = {}
-        self._expected: dict[tuple[str, str], tuple[Outcome, list, dict]] = {}
-        self._batches: dict[str, Encoded | None] = {}
 
     def expected(self, ex: Exercise, case: Case) -> tuple[Outcome, list, dict]:
-        """The reference's outcome and the case's arguments, built once per session.
+        """The reference's outcome and the case's arguments, built once per process (a grading
+        worker's sessions share them).
 
         Sharing the argument objects between submissions is safe: a sandbox receives a serialized
         copy, and the trusted side (references, models) works on deep copies.
         """
-        key = (ex.id, case.name)
-        if key not in self._expected:
+        made = _prepared(ex)
+        if case.name not in made.expected:
             args, kwargs = case.build_arguments()
-            self._expected[key] = (run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs), args, kwargs)
-        return self._expected[key]
+            made.expected[case.name] = (run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs), args, kwargs)
+        return made.expected[case.name]
 
     def batch(self, ex: Exercise) -> Encoded | None:
         """All the exercise's cases as one request payload, encoded once for every sandbox; None
         when their arguments are too big to travel together (the cases then go one by one)."""
-        if ex.id not in self._batches:
+        made = _prepared(ex)
+        if not made.batch_tried:
             calls = []
             for case in ex.cases:
                 _, args, kwargs = self.expected(ex, case)
                 calls.append([list(args), dict(kwargs)])
             batch = Encoded(calls)
             big = sum(len(b) for b in batch.buffers) > BATCH_ARGUMENT_BYTES or '{"toolarge":' in batch.json
-            self._batches[ex.id] = None if big else batch
-        return self._batches[ex.id]
+            made.batch, made.batch_tried = (None if big else batch), True
+        return made.batch
 
     def runs_for(self, ex: Exercise) -> Iterator[ExerciseRun]:
         for sid in self.order:

@@ -54,6 +54,9 @@ def reflow(text: Any, width: int = 92, indent: str = "    ") -> str:
     return "\n".join(out)
 
 
+_SHARED: dict[str, Feedback] = {}
+
+
 class Feedback:
     """All rendering in one place; implements diagnosis.Renderer."""
 
@@ -62,7 +65,8 @@ class Feedback:
         if templates and not Path(templates).is_dir():
             raise GraderError(f"{templates}: --templates must be a folder of Jinja2 templates")
         search.append(str(PACKAGE_TEMPLATES))
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=False,
+        # auto_reload off: a template is read once per process, not checked on disk at every render
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=False, auto_reload=False,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                       keep_trailing_newline=True)
         # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals
@@ -71,6 +75,15 @@ class Feedback:
             env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow)
         self._compiled: dict[str, jinja2.Template] = {}
         self.memo: dict[Any, str] = {}  # rendered texts the caller knows to be reusable
+
+    @classmethod
+    def shared(cls, templates: str | Path | None = None) -> Feedback:
+        """One per process and templates folder: compiled templates serve every session."""
+        key = str(Path(templates).resolve()) if templates else ""
+        feedback = _SHARED.get(key)
+        if feedback is None:
+            feedback = _SHARED[key] = cls(templates)
+        return feedback
 
     # ------------------------------------------------------------ explanations
 

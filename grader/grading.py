@@ -103,7 +103,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     code = [ex for ex in exercises if ex.kind == "code"]
     if code:
         prewarm(options.limits)  # the zygote starts while pytest starts
-    feedback = Feedback(options.templates)
+    feedback = Feedback.shared(options.templates)
     session = GradingSession(exercises, submissions, options.limits, on_result,
                              finish=lambda run, exs: finish_submission(run, exs, feedback), fast=True)
     if not code:  # quizzes only: nothing runs in a sandbox, nothing for pytest to collect
@@ -221,6 +221,24 @@ def _grade_chunk(exercise_paths: list[str], submissions: list[Submission], optio
     return len(submissions)
 
 
+MAX_CHUNK = 128
+MIN_CHUNK = 4
+
+
+def _chunks(submissions: list[Submission], jobs: int) -> list[list[Submission]]:
+    """Chunks that shrink as the class is handed out: each pytest session has a start-up cost
+    (big chunks pay it rarely), and the workers should finish together (the last chunks are small).
+    Each is half of what is left per worker, at most MAX_CHUNK and, in a big class, at least
+    MIN_CHUNK (a small class goes one submission at a time: every worker gets some)."""
+    floor = MIN_CHUNK if len(submissions) >= 8 * jobs * MIN_CHUNK else 1
+    chunks, i = [], 0
+    while i < len(submissions):
+        size = max(floor, min(MAX_CHUNK, (len(submissions) - i) // (jobs * 2)))
+        chunks.append(submissions[i:i + size])
+        i += size
+    return chunks
+
+
 def grade(exercises: list[Exercise], submissions: list[Submission], options: Options,
           on_result: Callable[[SubmissionResult], None] | None = None, keep: bool = True) -> list[SubmissionResult]:
     """Grade every submission; with jobs > 1, chunks go to worker processes started clean.
@@ -233,8 +251,7 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
         results = run_session(exercises, submissions, options, on_result)
         return results if keep else []
     jobs = min(options.jobs, len(submissions))
-    size = max(1, min(32, len(submissions) // (jobs * 4)))
-    chunks = [submissions[i:i + size] for i in range(0, len(submissions), size)]
+    chunks = _chunks(submissions, jobs)
     ex_paths = [str(ex.source_path) for ex in exercises]
     results: dict[str, SubmissionResult] = {}
     ctx = multiprocessing.get_context("spawn")
