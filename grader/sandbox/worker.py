@@ -49,10 +49,11 @@ def apply_limits(limits: dict[str, Any]) -> list[str]:
     return applied
 
 
-def _isolate_path(root: str) -> None:
-    """Only the standard library, installed packages and the submission are importable."""
+def isolate_path(root: str | None) -> None:
+    """Only the standard library, installed packages and the submission (`root`, when given) are
+    importable. A zygote does this once for its sandboxes (each then only puts its own folder first)."""
     keep = [p for p in sys.path if p and ("site-packages" in p or p.startswith(sys.base_prefix) or p.startswith(sys.prefix))]
-    sys.path[:] = [root, *keep]
+    sys.path[:] = [root, *keep] if root else keep
     for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
         if name not in ("grader.sandbox.worker", "grader.sandbox.protocol", "grader.sandbox", "grader"):
             del sys.modules[name]
@@ -105,10 +106,13 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
         if op == "load":
             name, file = msg["module"], msg["file"]
             try:
-                spec = importlib.util.spec_from_file_location(name, os.path.join(root, file))
+                path = os.path.join(root, file)
+                spec = importlib.util.spec_from_file_location(name, path)
                 module = importlib.util.module_from_spec(spec)
+                with open(path, "rb") as source:  # compiled straight away: no bytecode cache can exist here
+                    code = compile(source.read(), path, "exec", dont_inherit=True)
                 sys.modules[name] = module
-                spec.loader.exec_module(module)
+                exec(code, module.__dict__)
                 modules[file] = module
                 reply({"op": "loaded"})
             except BaseException as e:  # SystemExit and KeyboardInterrupt at import too
@@ -228,11 +232,14 @@ def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]
 
 
 def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
-                layers: tuple[list[str], list[str]] = ([], [])) -> None:
+                layers: tuple[list[str], list[str]] = ([], []), path_isolated: bool = False) -> None:
     """Limit this process, then serve calls from the working directory. Never returns."""
     root = os.path.realpath(os.getcwd())
     applied = apply_limits(limits)
-    _isolate_path(root)
+    if path_isolated:  # by the zygote: only this sandbox's own folder is missing
+        sys.path.insert(0, root)
+    else:
+        isolate_path(root)
     sys.argv = ["submission"]
     sys.setrecursionlimit(3000)
     serve(req_fd, resp_fd, root, (layers[0] + applied, layers[1]))

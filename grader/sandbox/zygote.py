@@ -76,20 +76,19 @@ def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wake
         os.dup2(err_w, 2)
         for fd in (devnull, out_w, err_w):
             os.close(fd)
-        from grader.sandbox.isolation import enter_sandbox
-        from grader.sandbox.protocol import read_files
-        from grader.sandbox.worker import run_sandbox, start_failed
+        from grader.sandbox import isolation, protocol, worker  # bound by serve(): no import runs here
 
-        files = read_files(req_r)  # from the grader, straight through the pipe: never through the zygote
+        files = protocol.read_files(req_r)  # from the grader, straight through the pipe: never through the zygote
         try:
-            applied, missing, _ = enter_sandbox({**(request.get("isolation") or {}), "cwd": cwd}, files)
+            applied, missing, _ = isolation.enter_sandbox({**(request.get("isolation") or {}), "cwd": cwd}, files)
         except Exception as e:  # before any student code: say why, so the grader can tell the teacher
-            start_failed(resp_w, e)
+            worker.start_failed(resp_w, e)
             raise
-        os.environ.clear()
-        os.environ.update(request["env"])
+        if os.environ != request["env"]:  # the zygote started with the sandboxes' environment
+            os.environ.clear()
+            os.environ.update(request["env"])
         os.environ.update({"HOME": os.getcwd(), "TMPDIR": os.getcwd()})
-        run_sandbox(req_r, resp_w, request["limits"], (applied, missing))
+        worker.run_sandbox(req_r, resp_w, request["limits"], (applied, missing), path_isolated=True)
     except BaseException:
         pass
     os._exit(0)
@@ -104,9 +103,9 @@ def _remove_folder(cwd: str) -> None:
 
 def _workdir(request: dict[str, Any]) -> str:
     """Without a private root (not root), a sandbox works in a folder on disk, removed when it is reaped."""
-    from grader.sandbox.isolation import zygote_has_private_root
+    from grader.sandbox import isolation
 
-    if zygote_has_private_root():
+    if isolation.zygote_has_private_root():
         return ""
     base = request.get("base") or tempfile.gettempdir()
     folder = tempfile.mkdtemp(prefix="grader-sandbox-", dir=base)
@@ -117,9 +116,14 @@ def _workdir(request: dict[str, Any]) -> str:
 def serve(control: int, hide: list[str]) -> None:
     sock = socket.socket(fileno=control)
     _preload()
-    from grader.sandbox.isolation import isolate_zygote
+    from grader.sandbox import isolation, worker
 
-    isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
+    isolation.isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
+    # Once for all its sandboxes too: what a sandbox may import (the grader's own modules are
+    # forgotten, the sandbox runtime excepted; `grader.sandbox` keeps the parts this module uses
+    # as attributes, so the sandboxes need no import to reach them). A sandbox that did this
+    # itself would touch every module's name, copying their pages.
+    worker.isolate_path(None)
     # Everything loaded so far is shared with every sandbox, copy-on-write: keep the collector from
     # walking it (a walk writes to every object, which copies its page in each process).
     gc.collect()
