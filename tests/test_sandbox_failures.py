@@ -301,3 +301,22 @@ def test_a_package_installed_beside_the_interpreter_can_be_imported(write_submis
     # (as CI makes one) must stay visible under the sandbox's private /tmp
     bad, _ = _grade_pair(write_submission, "import yaml\n\n" + CORRECT_DOT)
     assert bad["status"] == "passed", bad
+
+
+def test_parts_of_numpy_and_the_standard_library_that_are_not_preloaded_can_be_imported(write_submission):
+    # the zygote leaves numpy.testing, numpy.ma and unittest out (they would make every fork dearer)
+    bad, _ = _grade_pair(write_submission, """
+        import unittest
+
+        import numpy as np
+        import numpy.ma
+        import numpy.testing
+
+
+        def dot(a, b):
+            total = float(np.dot(np.ma.masked_array(a), np.ma.masked_array(b)))
+            np.testing.assert_allclose(total, float(np.dot(a, b)), rtol=1e-9, atol=1e-12)
+            assert unittest.TestCase
+            return total
+    """)
+    assert bad["status"] == "passed", bad
