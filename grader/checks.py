@@ -94,6 +94,10 @@ class ExerciseRun:
         self.crashes: list[Crashed] = []
         self.prefetched: dict[str, tuple[Outcome, Any]] = {}
         self.prefetch_tried = False
+        # custom checks' calls answered ahead, by their exact arguments (see Batch), and the calls
+        # each custom check made, kept until it passes (then they become its script)
+        self.speculated: dict[str, list[tuple[Outcome, Any]]] = {}
+        self.recording: dict[str, list[tuple[str, list, dict]] | None] = {}
 
     def _ready(self) -> Sandbox | Outcome:
         """The loaded sandbox, or the outcome every call gets instead (a load failure raises)."""
@@ -124,10 +128,19 @@ class ExerciseRun:
         if fresh and check in self.prefetched:  # only a YAML case (fresh arguments) has a prefetched answer
             outcome, after = self.prefetched.pop(check)
             return self._record(args, kwargs, check, visible, outcome, after, case=True)
+        if not fresh:
+            sent_args, sent_kwargs = copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs))
+            key = self._remember(check, sent_args, sent_kwargs)
+            answered = self.speculated.get(key) if key is not None else None
+            if answered and self.timeouts < MAX_TIMEOUTS_PER_EXERCISE and len(self.crashes) < MAX_CRASHES_PER_EXERCISE:
+                # the same call, with the same arguments, was made in the exercise's batch
+                outcome, after = answered.pop(0)
+                return self._record(sent_args, sent_kwargs, check, visible, outcome, after)
         sandbox = self._ready()
         if not isinstance(sandbox, Sandbox):
             return sandbox
-        sent_args, sent_kwargs = (list(args), dict(kwargs)) if fresh else (copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs)))
+        if fresh:
+            sent_args, sent_kwargs = list(args), dict(kwargs)
         loc = self.location
         # A function that looped once gets a short fuse: a loop everywhere costs about one timeout,
         # while one that loops on a single input still answers its other cases in microseconds.
@@ -136,15 +149,35 @@ class ExerciseRun:
         outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs, timeout)
         return self._record(sent_args, sent_kwargs, check, visible, outcome, after, case=fresh)
 
-    def prefetch(self, checks: list[str], calls: Encoded) -> None:
-        """Send the YAML cases' calls to the sandbox in one batch; items then take their outcome."""
+    def prefetch(self, batch: Batch) -> None:
+        """Send the exercise's batch to the sandbox in one request: the YAML cases' calls (items
+        then take their outcome) and the custom checks' scripted calls (see Batch)."""
         sandbox = self._ready()
         if not isinstance(sandbox, Sandbox):
             return
         loc = self.location
-        replies = sandbox.call_batch(loc.file, loc.module, self.exercise.function.name, calls, len(checks))
-        for check, reply in zip(checks, replies, strict=False):
-            self.prefetched[check] = reply  # a timeout or crash ends the batch: later calls run one by one
+        replies = sandbox.call_batch(loc.file, loc.module, self.exercise.function.name, batch.payload, len(batch.slots))
+        for (case, key), reply in zip(batch.slots, replies, strict=False):
+            # a timeout or crash ends the batch: later calls run one by one
+            if case is not None:
+                self.prefetched[case] = reply
+            else:
+                self.speculated.setdefault(key, []).append(reply)
+
+    def _remember(self, check: str, args: list, kwargs: dict) -> str | None:
+        """The call's exact identity (None if it has none), noted for the check's script until it has one."""
+        key = call_key(args, kwargs)
+        if _prepared(self.exercise).scripts.get(check) is None:
+            calls = self.recording.setdefault(check, [])
+            if calls is not None:
+                self.recording[check] = None if key is None else [*calls, (key, args, kwargs)]
+        return key
+
+    def check_done(self, check: str, passed: bool) -> None:
+        """A custom check that passed with calls of exact identity leaves them as its script."""
+        calls = self.recording.pop(check, None)
+        if passed and calls:
+            _prepared(self.exercise).add_script(check, calls)
 
     def _record(self, sent_args: list | tuple, sent_kwargs: dict, check: str, visible: bool,
                 outcome: Outcome, after: Any, case: bool = False) -> Outcome:
@@ -230,14 +263,54 @@ class StudentFunction:
 # --------------------------------------------------------------------------- the session plugin
 
 
+class Batch:
+    """An exercise's calls for one request, encoded once for every sandbox of a process.
+
+    First the YAML cases, then the calls its custom checks made against a submission that passed
+    them (their scripts). A custom check's arguments usually come from its seeded generator, the
+    same for every submission: its calls can then be answered in the batch, and a check whose
+    call has exactly the same arguments (the same encoding: types, values, bits) takes that
+    answer instead of a round trip of its own. A call with other arguments (say, made from the
+    student's own earlier result) runs as usual. `slots` says, per call, which case it answers
+    (case name, None) or which call (None, call key).
+    """
+
+    __slots__ = ("payload", "slots")
+
+    def __init__(self, payload: Encoded, slots: list[tuple[str | None, str | None]]) -> None:
+        self.payload = payload
+        self.slots = slots
+
+
+MAX_SCRIPTED_CALLS = 200  # per exercise: custom checks' calls made ahead in its batch
+
+
+def call_key(args: list, kwargs: dict) -> str | None:
+    """A call's arguments as their exact encoding, or None where encoding loses information
+    (an object that cannot cross is only its type and repr)."""
+    encoded = Encoded([args, kwargs])
+    if '{"opaque":' in encoded.json or '{"toolarge":' in encoded.json:
+        return None
+    return encoded.json + "\0" + b"".join(encoded.buffers).hex()
+
+
 class _Prepared:
     """What grading an exercise needs from the trusted side, the same for every submission."""
 
     def __init__(self, exercise: Exercise) -> None:
         self.exercise = exercise  # held, so that its id is not reused while this entry lives
         self.expected: dict[str, tuple[Outcome, list, dict]] = {}  # case name -> reference outcome, args, kwargs
-        self.batch: Encoded | None = None
-        self.batch_tried = False
+        self.scripts: dict[str, list[tuple[str, list, dict]]] = {}  # custom check -> its calls (key, args, kwargs)
+        self.batch: Batch | None = None
+        self.batch_scripts = -1  # how many scripts the batch holds (-1: not built yet)
+
+    def add_script(self, check: str, calls: list[tuple[str, list, dict]]) -> None:
+        if check not in self.scripts and sum(map(len, self.scripts.values())) + len(calls) <= MAX_SCRIPTED_CALLS:
+            self.scripts[check] = calls
+
+
+def _too_big(payload: Encoded) -> bool:
+    return sum(len(b) for b in payload.buffers) > BATCH_ARGUMENT_BYTES or '{"toolarge":' in payload.json
 
 
 _PREPARED: dict[int, _Prepared] = {}  # per process: exercises are loaded once per process (load_exercise)
@@ -283,18 +356,27 @@ class GradingSession:
             made.expected[case.name] = (run_trusted(self.solutions[ex.id].reference, tuple(args), kwargs), args, kwargs)
         return made.expected[case.name]
 
-    def batch(self, ex: Exercise) -> Encoded | None:
-        """All the exercise's cases as one request payload, encoded once for every sandbox; None
-        when their arguments are too big to travel together (the cases then go one by one)."""
+    def batch(self, ex: Exercise) -> Batch | None:
+        """All the exercise's cases and scripted calls as one request (see Batch); None when even
+        the cases are too big to travel together (they then go one by one)."""
         made = _prepared(ex)
-        if not made.batch_tried:
-            calls = []
+        if made.batch_scripts != len(made.scripts):
+            calls, slots = [], []
             for case in ex.cases:
                 _, args, kwargs = self.expected(ex, case)
                 calls.append([list(args), dict(kwargs)])
-            batch = Encoded(calls)
-            big = sum(len(b) for b in batch.buffers) > BATCH_ARGUMENT_BYTES or '{"toolarge":' in batch.json
-            made.batch, made.batch_tried = (None if big else batch), True
+                slots.append((case.name, None))
+            cases = len(calls)
+            for script in made.scripts.values():
+                for key, args, kwargs in script:
+                    calls.append([args, kwargs])
+                    slots.append((None, key))
+            payload = Encoded(calls)
+            if _too_big(payload) and len(calls) > cases:  # the cases alone, then
+                calls, slots = calls[:cases], slots[:cases]
+                payload = Encoded(calls)
+            made.batch = None if _too_big(payload) else Batch(payload, slots)
+            made.batch_scripts = len(made.scripts)
         return made.batch
 
     def runs_for(self, ex: Exercise) -> Iterator[ExerciseRun]:
@@ -393,6 +475,7 @@ class GradingSession:
     def _record(self, item: pytest.Item, run: ExerciseRun, excinfo: pytest.ExceptionInfo | None, failed: bool) -> None:
         visibility, points = _item_meta(item)
         name = _check_name(item)
+        run.check_done(name, passed=not failed)
         if not failed:
             result = CheckResult(name, "passed", points, points, visibility)
         else:
@@ -419,6 +502,8 @@ class GradingSession:
         for ex_run in run.runs.values():  # the calls served the diagnosis; do not keep them for the session
             ex_run.calls = []
             ex_run.prefetched = {}
+            ex_run.speculated = {}
+            ex_run.recording = {}
         self.finished[sid] = result
         if self.on_result is not None:
             self.on_result(result)
@@ -554,7 +639,7 @@ def run_case(session: GradingSession, run: ExerciseRun, case: Case) -> None:
         run.prefetch_tried = True
         batch = session.batch(ex)
         if batch is not None:
-            run.prefetch([c.name for c in ex.cases], batch)
+            run.prefetch(batch)
     got = run.call(args, kwargs, case.name, case.visibility == "visible", fresh=True)
     judge(got, expected, case, ex, lambda: args_text(ex.function.params, args, kwargs))
 

@@ -78,7 +78,11 @@ def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wake
         os.dup2(err_w, 2)
         for fd in (devnull, out_w, err_w):
             os.close(fd)
-        from grader.sandbox import isolation, protocol, worker  # bound by serve(): no import runs here
+        from grader.sandbox import (  # bound by serve(): no import runs here
+            isolation,
+            protocol,
+            worker,
+        )
 
         files = protocol.read_files(req_r)  # from the grader, straight through the pipe: never through the zygote
         try:
