@@ -66,6 +66,9 @@ def same_value(got: Any, expected: Any, tol: Tolerance) -> bool:
         if math.isnan(g) or math.isnan(e):
             return math.isnan(g) and math.isnan(e)
         return abs(g - e) <= tol.atol + tol.rtol * abs(e)
+    if (type(got) is np.ndarray and type(expected) is np.ndarray and got.dtype == _F8 and expected.dtype == _F8
+            and got.shape == expected.shape and got.size <= 64):
+        return _close_floats(got.ravel().tolist(), expected.ravel().tolist(), tol)  # small: no numpy call overhead
     g, e = as_array(got), as_array(expected)
     if g is None or e is None:
         if g is None and e is None:
@@ -85,6 +88,25 @@ def same_value(got: Any, expected: Any, tol: Tolerance) -> bool:
             return True
         # the slow path only where it matters: equal infinities, nan against nan (allclose's rules)
         return bool(np.all(close | (g == e) | (np.isnan(g) & np.isnan(e))))
+
+
+_F8 = np.dtype(np.float64)
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _close_floats(got: list[float], expected: list[float], tol: Tolerance) -> bool:
+    """numpy.allclose(got, expected, equal_nan=True) for two flat lists of floats."""
+    atol, rtol = tol.atol, tol.rtol
+    for g, e in zip(got, expected):
+        if g == e:
+            continue
+        if g != g or e != e:  # nan matches nan only
+            if g == g or e == e:
+                return False
+            continue
+        if g in _INFINITIES or e in _INFINITIES or not abs(g - e) <= atol + rtol * abs(e):
+            return False  # an infinity is close to itself only
+    return True
 
 
 def same_outcome(student: Outcome, model: Outcome, tol: Tolerance, match: str = "value") -> bool:

@@ -3,6 +3,7 @@ the file, never a traceback and never a wrong load."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import yaml
@@ -106,3 +107,23 @@ def test_a_non_utf8_exercise_file_names_the_byte(tmp_path):
         load_exercise(path)
     except ExerciseError as e:
         assert str(e) == f"{path}: not UTF-8 text (byte 7)"
+
+
+_FLOATS = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                    st.sampled_from([0.0, -0.0, 1.0, 1.00001, 0.99999, 1e-9, 5e-9, math.inf, -math.inf, math.nan]))
+
+
+@given(got=st.lists(_FLOATS, min_size=1, max_size=70), expected=st.lists(_FLOATS, min_size=1, max_size=70),
+       rtol=st.sampled_from([0.0, 1e-5, 0.1]), atol=st.sampled_from([0.0, 1e-8, 0.5]), near=st.booleans())
+def test_result_comparison_agrees_with_numpy_allclose(got, expected, rtol, atol, near):
+    # small float arrays are compared without numpy (faster); the verdict must be allclose's
+    import numpy as np
+
+    from grader.compare import same_value
+    from grader.exercise import Tolerance
+
+    e = np.array(expected, dtype=float)
+    g = (e + 1e-7 * np.arange(len(e))) if near else np.resize(np.array(got, dtype=float), e.shape)
+    with np.errstate(all="ignore"):
+        want = bool(np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True))
+        assert same_value(g, e, Tolerance(rtol=rtol, atol=atol)) is want
