@@ -189,9 +189,11 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
                                show_pos=True) as bar:
 
             def on_result(result: SubmissionResult) -> None:
+                # the gradebook and a JSON report store the same text: made once
+                as_json = json.dumps(result.to_dict(), default=str) if book is not None or fmt == "json" else None
                 if book is not None:
-                    book.record(by_path[result.path], result)  # one transaction: a kill loses nobody graded
-                report.add(index[result.path], result)
+                    book.record(by_path[result.path], result, as_json)  # one transaction: a kill loses nobody graded
+                report.add(index[result.path], result, as_json)
                 bar.update(1)
 
             if todo:

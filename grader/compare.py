@@ -97,7 +97,7 @@ _INFINITIES = (math.inf, -math.inf)
 def _close_floats(got: list[float], expected: list[float], tol: Tolerance) -> bool:
     """numpy.allclose(got, expected, equal_nan=True) for two flat lists of floats."""
     atol, rtol = tol.atol, tol.rtol
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):  # same shape: same length
         if g == e:
             continue
         if g != g or e != e:  # nan matches nan only

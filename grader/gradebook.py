@@ -221,8 +221,8 @@ class Gradebook:
             return None
         return result_from_json(json.loads(row[4]))
 
-    def record(self, sub: Submission | None, result: SubmissionResult) -> None:
-        """Store one graded submission in one transaction."""
+    def record(self, sub: Submission | None, result: SubmissionResult, as_json: str | None = None) -> None:
+        """Store one graded submission in one transaction (`as_json`: its JSON, if already made)."""
         meta = dict(result.meta)
         with self._transaction():
             cur = self.db.execute(
@@ -232,7 +232,7 @@ class Gradebook:
                 (self.run_id, result.id, result.path, content_hash(sub) if sub else "", self.exercises_hash,
                  grader_version(), _now(), result.score, result.max_score, result.seconds, meta.get("name"),
                  meta.get("lms_id"), int(bool(meta.get("late"))), meta.get("submitted_at"),
-                 json.dumps(result.to_dict(), default=str)))
+                 as_json if as_json is not None else json.dumps(result.to_dict(), default=str)))
             sid = cur.lastrowid
             for ex in result.exercises:
                 self.db.execute("INSERT INTO exercise_results VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -38,7 +38,8 @@ class RunReport:
         self.small: dict[int, SubmissionResult] = {}  # kept whole only for a small, pretty JSON document
         self.layers: list[str] | None = None  # the layers every sandbox of the run had
 
-    def add(self, index: int, result: SubmissionResult) -> None:
+    def add(self, index: int, result: SubmissionResult, as_json: str | None = None) -> None:
+        """Spool one result; `as_json`, if given, is json.dumps(result.to_dict()) already made."""
         self.count += 1
         self.total += result.score
         if result.sandbox:
@@ -49,7 +50,7 @@ class RunReport:
             if self.fmt == "json" and len(self.ids) <= PRETTY_UP_TO:
                 self.small[index] = result
                 return
-            text = json.dumps(result.to_dict(), default=str)
+            text = as_json if as_json is not None else json.dumps(result.to_dict(), default=str)
         elif self.fmt == "markdown":
             text = self.feedback.render("submission.md.j2", sub=result)
         else:
