@@ -96,8 +96,8 @@ class ExerciseRun:
         self.prefetch_tried = False
         # custom checks' calls answered ahead, by their exact arguments (see Batch), and the calls
         # each custom check made, kept until it passes (then they become its script)
-        self.speculated: dict[str, list[tuple[Outcome, Any]]] = {}
-        self.recording: dict[str, list[tuple[str, list, dict]] | None] = {}
+        self.speculated: dict[bytes, list[tuple[Outcome, Any]]] = {}
+        self.recording: dict[str, list[tuple[bytes, list, dict]] | None] = {}
 
     def _ready(self) -> Sandbox | Outcome:
         """The loaded sandbox, or the outcome every call gets instead (a load failure raises)."""
@@ -164,7 +164,7 @@ class ExerciseRun:
             else:
                 self.speculated.setdefault(key, []).append(reply)
 
-    def _remember(self, check: str, args: list, kwargs: dict) -> str | None:
+    def _remember(self, check: str, args: list, kwargs: dict) -> bytes | None:
         """The call's exact identity (None if it has none), noted for the check's script until it has one."""
         key = call_key(args, kwargs)
         if _prepared(self.exercise).scripts.get(check) is None:
@@ -277,7 +277,7 @@ class Batch:
 
     __slots__ = ("payload", "slots")
 
-    def __init__(self, payload: Encoded, slots: list[tuple[str | None, str | None]]) -> None:
+    def __init__(self, payload: Encoded, slots: list[tuple[str | None, bytes | None]]) -> None:
         self.payload = payload
         self.slots = slots
 
@@ -285,13 +285,13 @@ class Batch:
 MAX_SCRIPTED_CALLS = 200  # per exercise: custom checks' calls made ahead in its batch
 
 
-def call_key(args: list, kwargs: dict) -> str | None:
-    """A call's arguments as their exact encoding, or None where encoding loses information
-    (an object that cannot cross is only its type and repr)."""
+def call_key(args: list, kwargs: dict) -> bytes | None:
+    """A call's arguments as their exact encoding (the JSON names every buffer's dtype and shape),
+    or None where encoding loses information (an object that cannot cross is only its type and repr)."""
     encoded = Encoded([args, kwargs])
     if '{"opaque":' in encoded.json or '{"toolarge":' in encoded.json:
         return None
-    return encoded.json + "\0" + b"".join(encoded.buffers).hex()
+    return b"\0".join([encoded.json.encode(), *encoded.buffers])
 
 
 class _Prepared:
@@ -300,11 +300,11 @@ class _Prepared:
     def __init__(self, exercise: Exercise) -> None:
         self.exercise = exercise  # held, so that its id is not reused while this entry lives
         self.expected: dict[str, tuple[Outcome, list, dict]] = {}  # case name -> reference outcome, args, kwargs
-        self.scripts: dict[str, list[tuple[str, list, dict]]] = {}  # custom check -> its calls (key, args, kwargs)
+        self.scripts: dict[str, list[tuple[bytes, list, dict]]] = {}  # custom check -> its calls (key, args, kwargs)
         self.batch: Batch | None = None
         self.batch_scripts = -1  # how many scripts the batch holds (-1: not built yet)
 
-    def add_script(self, check: str, calls: list[tuple[str, list, dict]]) -> None:
+    def add_script(self, check: str, calls: list[tuple[bytes, list, dict]]) -> None:
         if check not in self.scripts and sum(map(len, self.scripts.values())) + len(calls) <= MAX_SCRIPTED_CALLS:
             self.scripts[check] = calls
 
