@@ -1,5 +1,5 @@
 """`python -m grader` is the `grade` command."""
 
-from .cli import main
+from .start import main
 
 main()

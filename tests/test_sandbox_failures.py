@@ -320,3 +320,50 @@ def test_parts_of_numpy_and_the_standard_library_that_are_not_preloaded_can_be_i
             return total
     """)
     assert bad["status"] == "passed", bad
+
+
+def _run_python(script: str) -> str:
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_zygote_started_early_serves_the_sandboxes_and_hides_the_course():
+    """`grade check` starts its zygote before it imports the rest; the host takes that one over."""
+    out = _run_python("""
+        from grader.sandbox import zygote
+        zygote.start_early()
+        early = zygote._EARLY[0][0].pid
+        from grader.sandbox.host import Limits, Sandbox, launcher
+        from conftest import ROOT
+        source = b"import os\\ndef f(path):\\n    return os.path.exists(path)\\n"
+        with Sandbox({"m.py": source}, Limits(hide=(str(ROOT / "exercises"),))) as sb:
+            seen, _ = sb.call("m.py", "m", "f", (str(ROOT / "exercises"),), {})
+        print(launcher().proc.pid == early, seen.value)
+    """.replace("from conftest import ROOT", f"ROOT = __import__('pathlib').Path({str(CORPUS.parents[1])!r})"))
+    took_over, saw_course = out.split()
+    assert took_over == "True"
+    import os
+    if os.geteuid() == 0:  # the private root (mount namespaces) is root's
+        assert saw_course == "False"
+
+
+def test_a_zygote_started_early_and_never_used_is_stopped_at_exit():
+    import os
+
+    pid = int(_run_python("""
+        from grader.sandbox import zygote
+        zygote.start_early()
+        print(zygote._EARLY[0][0].pid)
+    """))
+    try:
+        os.kill(pid, 0)  # the process this test's child started, by its id
+    except ProcessLookupError:
+        return
+    raise AssertionError(f"the early zygote {pid} outlived the command")

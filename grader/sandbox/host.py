@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
+from . import zygote
 from .protocol import (
     HEADER_SIZE,
     MAX_FRAME,
@@ -32,12 +32,7 @@ from .protocol import (
     unpack,
 )
 
-GRADER_PARENT = str(Path(__file__).resolve().parents[2])
 MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
-# Environment variables kept for the worker: numpy threading and CPU-quirk settings only.
-KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
-SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                 "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
 # Layers the grader itself applies around every sandbox; the sandbox reports the ones it applies
 # to itself (resource limits, namespaces, uid drop, seccomp) in its first message.
 HOST_LAYERS = ["separate-process", "clean-start", "no-pickle-ipc", "wall-clock-timeout",
@@ -151,9 +146,7 @@ class Sandbox:
             return self.gave_up
         uid = sandbox_uid()
         isolation = {"hide": list(self.limits.hide), "uid": uid}
-        env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
-        env.update(SINGLE_THREAD)
-        env.update({"PATH": "/usr/bin:/bin"})
+        env = zygote.sandbox_env()
         remaining = max(1.0, self.deadline - time.monotonic())
         limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2}
         req_r, req_w = os.pipe()
@@ -401,7 +394,7 @@ class SpawnLauncher:
         folder = tempfile.mkdtemp(prefix="grader-sandbox-", dir=base)
         work = os.path.join(folder, "work")
         os.mkdir(work, 0o700)
-        bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
+        bootstrap = (f"import sys; sys.path.insert(0, {zygote.GRADER_PARENT!r}); "
                      "from grader.sandbox.worker import main; main()")
         try:
             proc = subprocess.Popen(
@@ -456,16 +449,18 @@ class ZygoteLauncher:
     def _ensure(self, hide: list[str]) -> socket.socket:
         if self.sock is not None and self.proc is not None and self.proc.poll() is None:
             return self.sock
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
-        env.update(SINGLE_THREAD)
-        env["PATH"] = "/usr/bin:/bin"
-        bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
-                     "import json; from grader.sandbox.zygote import serve; serve(int(sys.argv[1]), json.loads(sys.argv[2]))")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(theirs.fileno()), json.dumps(hide)], cwd="/", env=env,
-            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True)
-        theirs.close()
+        early = zygote.take_early()  # started by the command before it imported the rest
+        if early is not None and early[0].poll() is None:
+            self.proc, mine = early
+        else:
+            if early is not None:
+                early[1].close()
+                early[0].wait()
+            self.proc, mine = zygote.spawn()
+        try:
+            mine.send(json.dumps({"hide": hide}).encode())
+        except OSError:
+            pass  # it died: the reader below sees the closed socket
         self.sock = mine
         threading.Thread(target=self._read, args=(mine,), daemon=True).start()
         return mine
@@ -564,12 +559,11 @@ def launcher() -> SpawnLauncher | ZygoteLauncher:
     """The zygote where the platform can fork (Linux), else a fresh interpreter per sandbox."""
     global _LAUNCHER
     if _LAUNCHER is None:
-        mode = os.environ.get("GRADER_SANDBOX_START", "fork")
-        if mode == "fork" and hasattr(os, "fork") and hasattr(socket, "send_fds") and sys.platform.startswith("linux"):
+        if zygote.forkable():
             _LAUNCHER = ZygoteLauncher()
             atexit.register(_LAUNCHER.close)
         else:
-            if mode == "fork":
+            if os.environ.get("GRADER_SANDBOX_START", "fork") == "fork":
                 print("grader: fork is unavailable here; each sandbox starts a fresh interpreter (slower)", file=sys.stderr)
             _LAUNCHER = SpawnLauncher()
     return _LAUNCHER

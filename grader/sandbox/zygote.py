@@ -12,6 +12,7 @@ child's exit status back to the grader, which cannot wait for a process it did n
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -21,9 +22,17 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 MAX_REQUEST = 65536
+GRADER_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+# Environment variables kept for sandboxes: numpy threading and CPU-quirk settings only.
+KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
 
 
 # What a student may reasonably import. Imported once here, so no sandbox pays for it, and so it
@@ -119,9 +128,18 @@ def _workdir(request: dict[str, Any]) -> str:
     return os.path.join(folder, "work")
 
 
-def serve(control: int, hide: list[str]) -> None:
+def serve(control: int) -> None:
     sock = socket.socket(fileno=control)
     _preload()
+    # The folders to hide come in the grader's first message: it may start the zygote before it
+    # knows them (the interpreter and numpy load meanwhile).
+    try:
+        first = sock.recv(MAX_REQUEST)
+    except OSError:
+        first = b""
+    if not first:
+        return  # the grader is gone before it needed a sandbox
+    hide = json.loads(first)["hide"]
     from grader.sandbox import isolation, worker
 
     isolation.isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
@@ -210,5 +228,69 @@ def serve(control: int, hide: list[str]) -> None:
         reap()
 
 
+# ------------------------------------------------------------------ the grader's side
+
+
+def sandbox_env() -> dict[str, str]:
+    """The environment of the zygote and its sandboxes: nothing of the grader's but these."""
+    env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+    env.update(SINGLE_THREAD)  # before numpy is imported
+    env["PATH"] = "/usr/bin:/bin"
+    return env
+
+
+def forkable() -> bool:
+    """Whether sandboxes fork from a zygote here (Linux), rather than start fresh interpreters."""
+    return (os.environ.get("GRADER_SANDBOX_START", "fork") == "fork" and hasattr(os, "fork")
+            and hasattr(socket, "send_fds") and sys.platform.startswith("linux"))
+
+
+def spawn() -> tuple[subprocess.Popen, socket.socket]:
+    """Start a zygote (a fresh interpreter, never a fork of the grader). It loads numpy and the
+    sandbox runtime, then waits for the grader's first message: `{"hide": [folders]}`."""
+    import subprocess  # here, not above: the zygote itself has no use for it
+
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
+                 "from grader.sandbox.zygote import serve; serve(int(sys.argv[1]))")
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(theirs.fileno())], cwd="/", env=sandbox_env(),
+            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True)
+    except BaseException:
+        mine.close()
+        raise
+    finally:
+        theirs.close()
+    return proc, mine
+
+
+_EARLY: list[tuple[subprocess.Popen, socket.socket]] = []
+
+
+def start_early() -> None:
+    """Start this process's zygote now, before the command imports pytest, numpy and its
+    exercises: both interpreters load at once (`grade check`, the student's wait). The sandbox
+    host takes it over; if the command ends without a sandbox, it is stopped at exit."""
+    if forkable() and not _EARLY:
+        _EARLY.append(spawn())
+        atexit.register(_stop_early)
+
+
+def take_early() -> tuple[subprocess.Popen, socket.socket] | None:
+    return _EARLY.pop() if _EARLY else None
+
+
+def _stop_early() -> None:
+    for proc, sock in _EARLY:
+        sock.close()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own group (it has no sandboxes yet): we started it
+        except OSError:
+            pass
+        proc.wait()
+    _EARLY.clear()
+
+
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), json.loads(sys.argv[2]))
+    serve(int(sys.argv[1]))
