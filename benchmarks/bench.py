@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import random
 import shutil
 import statistics
@@ -236,6 +237,21 @@ def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[
             "sandbox": doc["grader"]["sandbox"]}
 
 
+def machine() -> dict:
+    """What the figures were measured on. Machines of the same kind differ (about 2× between two
+    2-core machines of this project): the ratio to the baseline, measured in the same run, is the
+    figure to compare; the loop time says how fast this machine's Python is."""
+    model = ""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    start, total = time.perf_counter(), 0
+    for i in range(2_000_000):
+        total += i
+    return {"cores": os.cpu_count(), "python": sys.version.split()[0], "cpu": model or platform.processor(),
+            "python_loop_2M_seconds": round(time.perf_counter() - start, 3)}
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -261,6 +277,9 @@ def main() -> None:
         class_dir = work / "class"
         counts = make_class(class_dir, args.submissions, args.only)
         print(f"class: {args.submissions} submissions {counts}", flush=True)
+        here = machine()
+        print(f"machine: {here['cores']} cores, {here['cpu']}, Python {here['python']}; "
+              f"a 2M-step Python loop takes {here['python_loop_2M_seconds']:.2f} s", flush=True)
         grade = run_grade(class_dir, args.jobs, args.timeout, work / "results.json", args.only)
         print(f"grade: {grade['submissions']} in {grade['seconds']:.1f} s = {grade['per_second']:.1f} submissions/s "
               f"(--jobs {args.jobs}); latency p50 {grade['latency_p50_ms']:.0f} ms, p95 {grade['latency_p95_ms']:.0f} ms; "
@@ -286,7 +305,7 @@ def main() -> None:
         print(f"grade check, one submission end to end: {check_s:.2f} s (median of 3)", flush=True)
 
         result = {
-            "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+            "machine": here,
             "class": {"submissions": args.submissions, "exercises": args.only or "all", **counts},
             "grade": grade,
             "baseline": {"seconds_per_submission": per_sub, "per_second": naive_rate, "sample": len(naive)},
