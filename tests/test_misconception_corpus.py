@@ -19,17 +19,16 @@ def _files(ex_id: str, sub: str = "") -> list[Path]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """One batch per exercise over the whole corpus; returns results keyed 'exercise/name'."""
-    out: dict[str, dict] = {}
+    """The whole corpus in one batch (each file a student, graded on every exercise, of which it
+    implements one); returns results keyed 'exercise/name'."""
+    folder = tmp_path_factory.mktemp("corpus")
     for ex_id in EXERCISE_IDS:
-        folder = tmp_path_factory.mktemp(ex_id)
         for f in _files(ex_id) + _files(ex_id, "generic"):
             prefix = "generic." if f.parent.name == "generic" else ""
-            shutil.copy(f, folder / f"{prefix}{f.stem}.py")
-        doc = grade_json(str(folder), "-e", ex_id, "--timeout", "0.5", "--jobs", "2")
-        for sid, sub in by_id(doc).items():
-            out[f"{ex_id}/{sid}"] = sub
-    return out
+            shutil.copy(f, folder / f"{ex_id}.{prefix}{f.stem}.py")
+    selected = [arg for ex_id in EXERCISE_IDS for arg in ("-e", ex_id)]
+    doc = grade_json(str(folder), *selected, "--timeout", "0.5", "--jobs", "2")
+    return {sid.replace(".", "/", 1): sub for sid, sub in by_id(doc).items()}
 
 
 SPECIFIC = [(ex, f.stem) for ex in EXERCISE_IDS for f in _files(ex) if not f.stem.startswith("correct")]
