@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -217,6 +218,7 @@ class PeakMemory(threading.Thread):
 def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[str]) -> dict:
     subprocess.run([sys.executable, "-m", "grader", "--help"], cwd=ROOT, env=GRADE_ENV, capture_output=True)  # caches
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     select = [arg for ex_id in only for arg in ("-e", ex_id)]
     proc = subprocess.Popen([sys.executable, "-m", "grader", str(class_dir), "--jobs", str(jobs), "--timeout", str(timeout),
                              "--format", "json", "-o", str(out), *select], cwd=ROOT, env=GRADE_ENV,
@@ -225,6 +227,7 @@ def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[
     memory.start()
     _, err = proc.communicate()
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # grade and every process it waited for
     memory.done = True
     memory.join()
     if proc.returncode != 0:
@@ -233,6 +236,8 @@ def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[
     latencies = sorted(s["seconds"] for s in doc["submissions"])
     return {"seconds": elapsed, "submissions": len(doc["submissions"]),
             "per_second": len(doc["submissions"]) / elapsed, "peak_memory_mb": memory.peak / 2**20,
+            "cpu_ms_per_submission": 1000 * (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            / max(1, len(doc["submissions"])),
             "latency_p50_ms": 1000 * percentile(latencies, 50), "latency_p95_ms": 1000 * percentile(latencies, 95),
             "sandbox": doc["grader"]["sandbox"]}
 
@@ -283,7 +288,8 @@ def main() -> None:
         grade = run_grade(class_dir, args.jobs, args.timeout, work / "results.json", args.only)
         print(f"grade: {grade['submissions']} in {grade['seconds']:.1f} s = {grade['per_second']:.1f} submissions/s "
               f"(--jobs {args.jobs}); latency p50 {grade['latency_p50_ms']:.0f} ms, p95 {grade['latency_p95_ms']:.0f} ms; "
-              f"peak memory {grade['peak_memory_mb']:.0f} MB", flush=True)
+              f"peak memory {grade['peak_memory_mb']:.0f} MB; CPU {grade['cpu_ms_per_submission']:.0f} ms per submission "
+              "(all processes: steadier than the rate for comparing two versions on one machine)", flush=True)
 
         tests_dir = work / "naive"
         tests_dir.mkdir()
