@@ -37,7 +37,7 @@ def _pyproject() -> str:
     deps = "".join(f"  {json.dumps(r)},\n" for r in requires)  # a JSON string is a valid TOML string
     return ("[build-system]\nrequires = [\"hatchling>=1.21\"]\nbuild-backend = \"hatchling.build\"\n\n"
             f"[project]\nname = \"grader\"\nversion = \"{__version__}\"\nrequires-python = \">=3.10\"\n"
-            f"dependencies = [\n{deps}]\n\n[project.scripts]\ngrade = \"grader.cli:main\"\n\n"
+            f"dependencies = [\n{deps}]\n\n[project.scripts]\ngrade = \"grader.start:main\"\n\n"
             "[project.entry-points.pytest11]\ngrader = \"grader.checks\"\n\n"
             "[tool.hatch.build.targets.wheel]\npackages = [\"grader\"]\n")
 
