@@ -336,17 +336,19 @@ def _run_python(script: str) -> str:
 
 def test_a_zygote_started_early_serves_the_sandboxes_and_hides_the_course():
     """`grade check` starts its zygote before it imports the rest; the host takes that one over."""
-    out = _run_python("""
+    from conftest import ROOT
+
+    course = str(ROOT / "exercises")
+    out = _run_python(f"""
         from grader.sandbox import zygote
         zygote.start_early()
         early = zygote._EARLY[0][0].pid
         from grader.sandbox.host import Limits, Sandbox, launcher
-        from conftest import ROOT
         source = b"import os\\ndef f(path):\\n    return os.path.exists(path)\\n"
-        with Sandbox({"m.py": source}, Limits(hide=(str(ROOT / "exercises"),))) as sb:
-            seen, _ = sb.call("m.py", "m", "f", (str(ROOT / "exercises"),), {})
+        with Sandbox({{"m.py": source}}, Limits(hide=({course!r},))) as sb:
+            seen, _ = sb.call("m.py", "m", "f", ({course!r},), {{}})
         print(launcher().proc.pid == early, seen.value)
-    """.replace("from conftest import ROOT", f"ROOT = __import__('pathlib').Path({str(CORPUS.parents[1])!r})"))
+    """)
     took_over, saw_course = out.split()
     assert took_over == "True"
     import os

@@ -449,14 +449,8 @@ class ZygoteLauncher:
     def _ensure(self, hide: list[str]) -> socket.socket:
         if self.sock is not None and self.proc is not None and self.proc.poll() is None:
             return self.sock
-        early = zygote.take_early()  # started by the command before it imported the rest
-        if early is not None and early[0].poll() is None:
-            self.proc, mine = early
-        else:
-            if early is not None:
-                early[1].close()
-                early[0].wait()
-            self.proc, mine = zygote.spawn()
+        # the one the command started before it imported the rest, else a new one
+        self.proc, mine = zygote.take_early() or zygote.spawn()
         try:
             mine.send(json.dumps({"hide": hide}).encode())
         except OSError:

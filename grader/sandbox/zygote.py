@@ -278,7 +278,15 @@ def start_early() -> None:
 
 
 def take_early() -> tuple[subprocess.Popen, socket.socket] | None:
-    return _EARLY.pop() if _EARLY else None
+    """The zygote start_early started, if it is still alive (a dead one is cleaned up)."""
+    if not _EARLY:
+        return None
+    proc, sock = _EARLY.pop()
+    if proc.poll() is None:
+        return proc, sock
+    sock.close()
+    proc.wait()
+    return None
 
 
 def _stop_early() -> None:
