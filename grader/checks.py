@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -728,15 +729,22 @@ class MutationItem(pytest.Item):
 
 FAST_FIXTURES = frozenset({"grader_run", "student", "reference", "rng", "tolerance"})
 FAST_CLOSURE = FAST_FIXTURES | {"request"}  # what they need themselves
-_ARGNAMES: dict[Any, tuple[str, ...]] = {}
+# weakly: a check module's functions must not outlive its session (see grading.run_session)
+_ARGNAMES: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
 def _argnames(func: Callable[..., Any]) -> tuple[str, ...]:
-    if func not in _ARGNAMES:
+    try:
+        return _ARGNAMES[func]
+    except (KeyError, TypeError):
         import inspect
 
-        _ARGNAMES[func] = tuple(inspect.signature(func).parameters)
-    return _ARGNAMES[func]
+        names = tuple(inspect.signature(func).parameters)
+    try:
+        _ARGNAMES[func] = names
+    except TypeError:  # not weakly referenceable: not cached
+        pass
+    return names
 
 
 def _fixture_value(name: str, item: pytest.Function, run: ExerciseRun) -> Any:

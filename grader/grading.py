@@ -7,11 +7,15 @@ each submission's code runs in its own sandbox process started clean.
 from __future__ import annotations
 
 import dataclasses
+import gc
+import glob
 import multiprocessing
 import os
+import shlex
 import signal
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -95,12 +99,20 @@ def hidden_paths(exercises: list[Exercise], submissions: list[Submission]) -> tu
     return tuple(sorted(str(p) for p in paths if p != Path("/")))
 
 
+def _only_files(paths: Iterable[Path]) -> str:
+    """`python_files` naming exactly the check modules. A pattern that took every file (*.py) had
+    pytest rewrite the asserts of every module imported during the session, the standard library's
+    included (pdb, by pytest itself): each then kept the session's configuration, and with it the
+    session's submissions, alive for the life of the process."""
+    return " ".join(shlex.quote(glob.escape(p.name)) for p in paths)
+
+
 def run_session(exercises: list[Exercise], submissions: list[Submission], options: Options,
                 on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
     options = dataclasses.replace(options, limits=dataclasses.replace(
         options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions))))))
-    code = [ex for ex in exercises if ex.kind == "code"]
+    code = code_exercises = [ex for ex in exercises if ex.kind == "code"]
     if code:
         prewarm(options.limits)  # the zygote starts while pytest starts
     feedback = Feedback.shared(options.templates)
@@ -114,17 +126,34 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     args += ["-c", str(SESSION_INI), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
              "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:capture", "-p", "no:logging",
              "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:warnings",
-             "-o", "python_files=*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+             "-o", "python_files=" + _only_files(ex.checks_path for ex in code if ex.checks_path),
+             "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     with _no_autoload():
         try:
             code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
         finally:
+            _forget_check_modules(code_exercises)
             results = _finish_uninterrupted(session)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
         raise GraderError(f"the checks could not run (pytest exit code {int(code)}); run `pytest {args[0]} --submission PATH` to see why")
     return results
+
+
+def _forget_check_modules(exercises: list[Exercise]) -> None:
+    """Drop the check modules the session imported. Each was loaded by the session's assertion
+    rewriter, which holds the session's configuration and with it every node and submission of
+    the session: kept in sys.modules, they kept a grading worker's first session alive for good
+    (its memory, and a walk over all of it in every full garbage collection). The next session
+    imports them afresh."""
+    files = {str(ex.checks_path) for ex in exercises if ex.checks_path}
+    for name, module in list(sys.modules.items()):
+        if getattr(module, "__file__", None) in files:
+            del sys.modules[name]
+            parent, _, attr = name.rpartition(".")  # pytest made it an attribute of its package too
+            if getattr(sys.modules.get(parent), attr, None) is module:
+                delattr(sys.modules[parent], attr)
 
 
 def _finish_uninterrupted(session: GradingSession) -> list[SubmissionResult]:
@@ -183,6 +212,7 @@ def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) 
 
 _RESULTS: Any = None  # in a grading worker: the queue each finished submission goes to
 _BUSY = False  # in a grading worker: a chunk is being graded
+_FROZEN = False  # in a grading worker: what outlives a session is frozen (gc.freeze)
 _CLEANING = False  # in a grading worker: sandboxes are being stopped; a stop request waits for that
 _STOP_REQUESTED = False
 
@@ -218,6 +248,14 @@ def _grade_chunk(exercise_paths: list[str], submissions: list[Submission], optio
         run_session(exercises, submissions, options, on_result=_RESULTS.put)
     finally:
         _BUSY = False
+    global _FROZEN
+    if not _FROZEN:
+        # What the first session leaves alive (modules, pytest's plugins, exercises, per-process
+        # caches) lives as long as the worker: kept out of the collector's walks. A session's
+        # nodes are cyclic garbage, found only by full collections, which then walk just that.
+        _FROZEN = True
+        gc.collect()
+        gc.freeze()
     return len(submissions)
 
 
