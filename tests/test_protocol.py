@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from grader.sandbox.protocol import Opaque, ProtocolError, pack, unpack
+from grader.sandbox.protocol import Encoded, Opaque, ProtocolError, pack, unpack, unpack_request
 
 HEAD = 8
 
@@ -189,3 +189,51 @@ def test_lists_of_numpy_scalars_cross_packed_and_keep_their_types():
 def test_a_forged_frame_is_a_protocol_error_and_nothing_else(head):
     with pytest.raises(ProtocolError):
         unpack(head, b"\0" * 8)
+
+
+def _split(frame: bytes) -> tuple[bytes, bytes]:
+    import struct
+
+    hlen, _ = struct.unpack("!II", frame[:HEAD])
+    return frame[HEAD:HEAD + hlen], frame[HEAD + hlen:]
+
+
+def _same(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a == b or (a != a and b != b)
+
+
+def test_a_batch_sent_pickled_arrives_as_the_same_objects_as_one_decoded():
+    calls = [[[np.arange(6.0).reshape(2, 3), [1.5, float("nan")], 3], {"k": (np.float64(2.0), np.int64(4))}],
+             [[[np.float64(1.0), np.float64(2.0)], np.array(7, dtype=np.int32), "text", None], {}],
+             [[object()], {}]]
+    payload = Encoded(calls)
+    request = {"op": "batch", "file": "a.py", "function": "f", "limit": 1.0, "payload": payload}
+    pickled = unpack_request(*_split(pack(request, pickled=True)))
+    decoded = unpack(*_split(pack(request)))
+    assert pickled.keys() == decoded.keys()
+    assert _same(pickled["payload"], decoded["payload"])
+    assert isinstance(pickled["payload"][2][0][0], Opaque)
+
+
+class _Bomb:
+    def __reduce__(self):
+        return (open, ("/nonexistent/grader-was-made-to-unpickle", "w"))
+
+
+def test_the_grader_never_unpickles_what_a_sandbox_sends():
+    import pickle
+
+    head = json.dumps({"op": "batched", "pickled": True, "kinds": "", "errors": {}}).encode()
+    message = unpack(head, pickle.dumps(_Bomb()))  # a forged reply: the flag means nothing here
+    assert "payload" not in message
+    with pytest.raises(ProtocolError):
+        unpack(json.dumps({"op": "returned", "pickled": True, "payload": {"nd": [0, "<f8", [1], False]}}).encode(),
+               pickle.dumps(_Bomb()))

@@ -275,7 +275,7 @@ class Sandbox:
             return []
         limit = self.limits.call_timeout
         reply = self._request({"op": "batch", "file": file, "function": function, "limit": limit, "payload": calls},
-                              2 * limit + 0.1)
+                              2 * limit + 0.1, pickled=True)
         if isinstance(reply, (TimedOut, Crashed)):
             return []  # killed or dead: nothing answered; the calls run one by one in a new sandbox
         if reply.get("op") != "batched":
@@ -312,12 +312,12 @@ class Sandbox:
                 os.set_blocking(self.req, True)
         return None
 
-    def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | Outcome:
+    def _request(self, message: dict[str, Any], timeout: float, pickled: bool = False) -> dict[str, Any] | Outcome:
         if self.proc is None:
             failed = self._start()
             if failed:
                 return failed
-        failed = self._write(pack(message), timeout)
+        failed = self._write(pack(message, pickled), timeout)
         return failed if failed is not None else self._receive(timeout)
 
     def _receive(self, timeout: float) -> dict[str, Any] | Outcome:

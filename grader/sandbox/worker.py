@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox.protocol import FrameReader, changes, pack, snapshot, unpack, write_all
+from grader.sandbox.protocol import FrameReader, changes, pack, snapshot, unpack_request, write_all
 
 
 def apply_limits(limits: dict[str, Any]) -> list[str]:
@@ -99,7 +99,7 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
             head, body = requests.read_frame()
         except EOFError:
             return
-        msg = unpack(head, body)
+        msg = unpack_request(head, body)
         op = msg.get("op")
         if op == "exit":
             return
