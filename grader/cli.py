@@ -59,7 +59,7 @@ def _common(f: Any) -> Any:
                           "(the platforms' result files) for one submission, with `grade check`."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to this file."),
         click.option("--timeout", type=click.FloatRange(0.05, 600), default=2.0, show_default=True,
-                     help="Seconds of wall clock per call of a student's function."),
+                     help="Seconds of CPU time per call of a student's function (a call that sleeps or waits: of wall clock)."),
         click.option("--submission-timeout", type=click.FloatRange(1, 7200), default=60.0, show_default=True,
                      help="Seconds of wall clock for all calls of one submission."),
         click.option("--memory", type=click.IntRange(64, 1 << 20), default=1024, show_default=True,
@@ -241,7 +241,7 @@ def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
 @cli.command("validate")
 @click.argument("exercises", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--timeout", type=click.FloatRange(0.05, 600), default=2.0, show_default=True,
-              help="Seconds of wall clock per call.")
+              help="Seconds of CPU time per call (a call that sleeps or waits: of wall clock).")
 def validate_command(exercises: Path | None, timeout: float) -> None:
     """Prove exercises: schema, reference passes, each model is caught and diagnosed as itself.
 

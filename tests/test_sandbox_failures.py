@@ -104,6 +104,51 @@ def test_a_slow_function_is_not_a_timeout_when_each_call_is_within_the_limit(wri
     assert bad["status"] == "passed" and bad["score"] == bad["max_score"], bad
 
 
+FIRST_CALL_BURNS_CPU = """
+    import time
+    import numpy as np
+    BURNED = []
+    def dot(a, b):
+        if not BURNED:  # the first call of each sandbox: 0.3 s of CPU, within the 0.5 s timeout
+            BURNED.append(1)
+            start = time.process_time()
+            while time.process_time() - start < 0.3:
+                pass
+        return float(np.dot(np.asarray(a, dtype=float), np.asarray(b, dtype=float)))
+"""
+
+
+def test_a_correct_function_kept_waiting_by_a_busy_machine_is_not_a_timeout(write_submission):
+    # Three busy processes (ours, bounded, stopped by pid) keep the nice-10 sandbox off the two
+    # cores: its 0.3 s of CPU take seconds of wall clock. A timeout counts the sandbox's CPU time.
+    import subprocess
+    import sys
+
+    hog = "import time\nend = time.time() + 60\nwhile time.time() < end:\n    pass\n"
+    hogs = [subprocess.Popen([sys.executable, "-c", hog], start_new_session=True) for _ in range(3)]
+    try:
+        bad, _ = _grade_pair(write_submission, FIRST_CALL_BURNS_CPU)
+    finally:
+        for p in hogs:
+            p.kill()
+            p.wait()
+    assert bad["status"] == "passed" and bad["score"] == bad["max_score"], bad
+
+
+def test_a_function_that_sleeps_times_out_after_its_own_timeout(write_submission):
+    # sleeping is not being kept waiting: no extra time, whatever the CPU clock says
+    import time
+
+    start = time.monotonic()
+    bad, _ = _grade_pair(write_submission, """
+        import time
+        def dot(a, b):
+            time.sleep(30)
+    """)
+    assert bad["status"] == "timeout" and bad["score"] == 0, bad
+    assert time.monotonic() - start < 15
+
+
 def test_memory_bomb_of_10_gb_is_stopped_by_the_limit(write_submission):
     bad, _ = _grade_pair(write_submission, """
         import numpy as np
@@ -257,7 +302,9 @@ def test_a_call_that_catches_the_batch_alarm_has_no_result():
         import time
         def f(x):
             try:
-                time.sleep(0.3)
+                start = time.process_time()
+                while time.process_time() - start < 0.3:  # the alarm counts CPU time
+                    pass
                 return x * 2
             except:
                 return -1

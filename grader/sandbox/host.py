@@ -37,12 +37,18 @@ MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
 # to itself (resource limits, namespaces, uid drop, seccomp) in its first message.
 HOST_LAYERS = ["separate-process", "clean-start", "no-pickle-ipc", "wall-clock-timeout",
                "process-group-kill", "scrubbed-environment", "private-temp-cwd", "output-capture"]
+# A call's timeout is CPU time, the sandbox's own: a sandbox kept waiting for a core by the rest of
+# the machine gets the time it was owed (see Sandbox._more_time), up to this many times the timeout
+# of wall clock. Per-call granularity of the kernel's accounting: one or two clock ticks.
+FAIR_WALL_FACTOR = 20
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+CPU_TICK_SLACK = 2.5 / _CLOCK_TICKS
 SANDBOX_UID_BASE = 61000  # as root, sandboxes run as SANDBOX_UID_BASE + (grading process id % 4000)
 
 
 @dataclass(frozen=True)
 class Limits:
-    call_timeout: float = 2.0  # seconds of wall clock per call
+    call_timeout: float = 2.0  # seconds of the sandbox's CPU time per call (see Sandbox._more_time)
     submission_timeout: float = 60.0  # seconds of wall clock for all calls of one submission
     memory_mb: int = 1024
     output_bytes: int = 8192  # kept per stream; the rest is counted and dropped
@@ -129,6 +135,7 @@ class Sandbox:
         self.gave_up: Crashed | None = None
         self.layers: list[str] = []
         self.missing: list[str] = []
+        self.stat: int | None = None  # the sandbox's /proc/PID/stat, open while it runs
 
     # -------------------------------------------------------------- lifecycle
 
@@ -163,6 +170,10 @@ class Sandbox:
         finally:
             for fd in (req_r, resp_w, out_w, err_w):
                 os.close(fd)
+        try:
+            self.stat: int | None = os.open(f"/proc/{self.proc.pid}/stat", os.O_RDONLY)
+        except OSError:  # no /proc (macOS): timeouts are wall-clock only
+            self.stat = None
         self.req, self.resp = req_w, resp_r
         self.inbox = FrameReader(resp_r)
         self.drains = [_Drain(out_r, self.limits.output_bytes), _Drain(err_r, self.limits.output_bytes)]
@@ -187,6 +198,9 @@ class Sandbox:
     def _stop(self) -> None:
         """Kill the sandbox's group and remove its folder; safe to call at any point, more than once."""
         proc, self.proc = self.proc, None
+        if self.stat is not None:
+            os.close(self.stat)
+            self.stat = None
         if proc is not None:
             proc.kill()  # SIGKILL to the whole group; its output pipes close as it dies
             for fd in (self.req, self.resp):
@@ -265,7 +279,7 @@ class Sandbox:
     def call_batch(self, file: str, module: str, function: str, calls: Encoded, count: int) -> list[tuple[Outcome, Any]]:
         """Several calls in one request and one reply (a YAML exercise's cases).
 
-        The sandbox gives the whole batch `call_timeout` seconds by its own alarm and says where
+        The sandbox gives the whole batch `call_timeout` seconds of its CPU time by its own alarm and says where
         it stopped. A call stopped after running the full timeout has timed out; the calls after
         a stop, or after a crash, are not answered, and the caller runs them one by one. Code
         that swallows the alarm meets the wall-clock kill a little later.
@@ -321,21 +335,36 @@ class Sandbox:
         return failed if failed is not None else self._receive(timeout)
 
     def _receive(self, timeout: float) -> dict[str, Any] | Outcome:
-        remaining_budget = self.deadline - time.monotonic()
-        limit = min(timeout, max(0.0, remaining_budget))
-        deadline = time.monotonic() + limit
+        """The sandbox's next reply, if it comes within `timeout` seconds of the sandbox's own CPU
+        time (see _more_time) and within the submission's budget; else the sandbox is stopped."""
+        start = time.monotonic()
+        deadline = min(start + timeout, self.deadline)
+        cpu0 = self._usage()
+
+        def take(n: int) -> bytes:
+            nonlocal deadline
+            while True:
+                try:
+                    return self._read(n, deadline)
+                except TimeoutError:
+                    more = self._more_time(cpu0, timeout, start)
+                    now = time.monotonic()
+                    if more <= 0 or now >= self.deadline:
+                        raise
+                    deadline = min(now + more, self.deadline)
+
         try:
-            head = self._read(HEADER_SIZE, deadline)
+            head = take(HEADER_SIZE)
             hlen, blen = parse_header(head)
             if hlen + blen > MAX_FRAME:
                 self._stop()
                 return Crashed("the sandbox sent more data than allowed")
-            frame_head = self._read(hlen, deadline)
-            body = self._read(blen, deadline)
+            frame_head = take(hlen)
+            body = take(blen)
             return unpack(frame_head, body)
         except TimeoutError:
             self._stop()
-            if remaining_budget <= timeout:
+            if deadline >= self.deadline:
                 return TimedOut(self.limits.submission_timeout)
             return TimedOut(timeout)
         except EOFError:
@@ -350,6 +379,33 @@ class Sandbox:
     def _read(self, n: int, deadline: float) -> bytes:
         # read ahead: pipelined replies often arrive together and then cost no system call
         return self.inbox.take(n, deadline)
+
+    def _usage(self) -> tuple[float, bytes] | None:
+        """The sandbox's CPU seconds so far (all its threads) and its scheduler state, from the
+        kernel (/proc/PID/stat): nothing the student's code can forge. None where unavailable."""
+        if self.stat is None:
+            return None
+        try:
+            data = os.pread(self.stat, 1024, 0)
+            fields = data[data.rindex(b")") + 2:].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS, fields[0]
+        except (OSError, ValueError, IndexError):  # it has exited
+            return None
+
+    def _more_time(self, cpu0: tuple[float, bytes] | None, timeout: float, start: float) -> float:
+        """How much longer to wait for a sandbox whose wall-clock time is up: the CPU time it was
+        due and did not get, if it is still runnable (`R`) and so was kept waiting by the rest of
+        the machine (other grading lanes, a teacher's other programs), not by its own code. A
+        sandbox that loops has had its time; one that sleeps or waits is not runnable. Either way
+        it ends at FAIR_WALL_FACTOR times the timeout, whatever it is doing."""
+        now = self._usage()
+        if cpu0 is None or now is None or now[1] != b"R":
+            return 0.0
+        owed = timeout - (now[0] - cpu0[0])
+        left = start + FAIR_WALL_FACTOR * timeout - time.monotonic()
+        if owed <= CPU_TICK_SLACK or left <= 0:
+            return 0.0
+        return min(owed, left)
 
     def _died(self) -> Crashed:
         code = self.proc.wait(2) if self.proc is not None else None
