@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
+from queue import Queue as LocalQueue
 from typing import Any
 
 import pytest
@@ -296,11 +298,30 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
     queue = ctx.Queue()
     received = 0
     workers: list[int] = []
+    # A thread takes the results off the workers' queue as they come, whatever the main thread is
+    # doing (writing the gradebook, or stopping after Ctrl-C): a worker cannot exit before what
+    # it queued is in the pipe, and a full pipe nobody read held it, and the grader waiting for
+    # it, for ever.
+    arrived: LocalQueue[Any] = LocalQueue()
+    draining = threading.Event()
+    draining.set()
+
+    def drain() -> None:
+        while draining.is_set():
+            try:
+                arrived.put(queue.get(timeout=0.1))
+            except Empty:
+                continue
+            except (EOFError, OSError, ValueError):  # the queue is closed
+                return
+
+    drainer = threading.Thread(target=drain, name="grader-results", daemon=True)
+    drainer.start()
 
     def take(block_for: float) -> bool:
         nonlocal received
         try:
-            r = queue.get(timeout=block_for)
+            r = arrived.get(timeout=block_for)
         except Empty:
             return False
         if isinstance(r, tuple):  # ("worker", pid): a worker has started
@@ -338,4 +359,7 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
     except BrokenProcessPool as e:
         raise GraderError(f"a grading worker died ({e}); every submission graded so far is kept: "
                           "run the same command again to grade the rest") from None
+    finally:
+        draining.clear()
+        drainer.join(1)
     return [results[str(s.path)] for s in submissions] if keep else []

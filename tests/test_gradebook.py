@@ -104,8 +104,13 @@ def test_a_batch_killed_with_sigkill_resumes_without_duplicates_or_losses(tmp_pa
     assert len(rows) == 14 and all(n == 1 for _, n in rows), rows
 
 
-def test_ctrl_c_stops_cleanly_keeps_what_is_graded_and_leaves_no_sandbox(tmp_path):
-    subs = _class(tmp_path, 14, SLOW)
+# each result carries 16 KB of captured output: a few fill the pipe its worker sends results through
+NOISY_SLOW = "import sys\nprint('o' * 9000)\nprint('e' * 9000, file=sys.stderr)\n" + SLOW
+
+
+@pytest.mark.parametrize("source", [SLOW, NOISY_SLOW], ids=["quiet", "noisy"])
+def test_ctrl_c_stops_cleanly_keeps_what_is_graded_and_leaves_no_sandbox(tmp_path, source):
+    subs = _class(tmp_path, 14, source)
     db = tmp_path / "db" / "gb.sqlite"
     proc = _start(tmp_path, subs, db)
     try:
