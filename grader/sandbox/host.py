@@ -171,7 +171,7 @@ class Sandbox:
             for fd in (req_r, resp_w, out_w, err_w):
                 os.close(fd)
         try:
-            self.stat: int | None = os.open(f"/proc/{self.proc.pid}/stat", os.O_RDONLY)
+            self.stat = os.open(f"/proc/{self.proc.pid}/stat", os.O_RDONLY)
         except OSError:  # no /proc (macOS): timeouts are wall-clock only
             self.stat = None
         self.req, self.resp = req_w, resp_r
