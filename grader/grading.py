@@ -134,8 +134,10 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
         try:
             code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
         finally:
-            _forget_check_modules(code_exercises)
-            results = _finish_uninterrupted(session)
+            try:
+                results = _finish_uninterrupted(session)
+            finally:
+                _forget_check_modules(code_exercises)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
@@ -151,11 +153,16 @@ def _forget_check_modules(exercises: list[Exercise]) -> None:
     imports them afresh."""
     files = {str(ex.checks_path) for ex in exercises if ex.checks_path}
     for name, module in list(sys.modules.items()):
-        if getattr(module, "__file__", None) in files:
+        try:  # a module's own __getattr__ is never called: only what it holds
+            file = vars(module).get("__file__")
+            if not (isinstance(file, str) and file in files):
+                continue
             del sys.modules[name]
             parent, _, attr = name.rpartition(".")  # pytest made it an attribute of its package too
-            if getattr(sys.modules.get(parent), attr, None) is module:
+            if vars(sys.modules.get(parent, object)).get(attr) is module:
                 delattr(sys.modules[parent], attr)
+        except (TypeError, KeyError, AttributeError):  # an odd entry (not a module): left alone
+            continue
 
 
 def _finish_uninterrupted(session: GradingSession) -> list[SubmissionResult]:
@@ -279,6 +286,11 @@ def _chunks(submissions: list[Submission], jobs: int) -> list[list[Submission]]:
     return chunks
 
 
+class _DrainFailed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 def grade(exercises: list[Exercise], submissions: list[Submission], options: Options,
           on_result: Callable[[SubmissionResult], None] | None = None, keep: bool = True) -> list[SubmissionResult]:
     """Grade every submission; with jobs > 1, chunks go to worker processes started clean.
@@ -312,7 +324,8 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
                 arrived.put(queue.get(timeout=0.1))
             except Empty:
                 continue
-            except (EOFError, OSError, ValueError):  # the queue is closed
+            except BaseException as e:  # noqa: BLE001  (the main thread reports it and stops)
+                arrived.put(_DrainFailed(e))
                 return
 
     drainer = threading.Thread(target=drain, name="grader-results", daemon=True)
@@ -324,6 +337,9 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
             r = arrived.get(timeout=block_for)
         except Empty:
             return False
+        if isinstance(r, _DrainFailed):
+            raise GraderError(f"the results of the grading workers could not be read ({type(r.error).__name__}: "
+                              f"{r.error}); every submission graded so far is kept: run the same command again")
         if isinstance(r, tuple):  # ("worker", pid): a worker has started
             workers.append(r[1])
             return True

@@ -1,6 +1,7 @@
 """The wire format between the grader and a sandbox: JSON control + raw numeric array bytes.
 
-No pickle in either direction. Every JSON object in a payload is a one-key tag (`dict`, `tuple`,
+The grader never unpickles anything a sandbox sends (only an exercise's batch of arguments, the
+grader's own values, goes the other way pickled: see Encoded.pickled). Every JSON object in a payload is a one-key tag (`dict`, `tuple`,
 `nd`, ...), so a student's own dict can never pose as an array or a control message. The trusted
 side decodes with limits (depth, sizes, dtypes) and refuses anything else.
 
@@ -215,7 +216,9 @@ class Encoded:
         if self._pickled is None:
             body = b"".join(self.buffers)
             value = decode(json.loads(self.json), json.loads(self.offsets), body)
-            self._pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            # protocol 4: arrays load owning their data, as decoded ones do (5 makes them views,
+            # which a student's in-place resize would then fail on)
+            self._pickled = pickle.dumps(value, protocol=4)
         return self._pickled
 
 
