@@ -204,8 +204,10 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
 def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:
     # a passed exercise renders the same text for most of a class: rendered once
     key = ("exercise", result, function) if result.status == "passed" else None
-    if key is not None and key in feedback.memo:
-        return feedback.memo[key]
+    if key is not None:
+        text = feedback.memo.get(key)  # one lookup: hashing a result walks all its checks
+        if text is not None:
+            return text
     ctx = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     ctx["function"] = function
     text = feedback.render("exercise.md.j2", ex=ctx).strip()
