@@ -114,7 +114,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
     options = dataclasses.replace(options, limits=dataclasses.replace(
         options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions))))))
-    code = code_exercises = [ex for ex in exercises if ex.kind == "code"]
+    code = [ex for ex in exercises if ex.kind == "code"]
     if code:
         prewarm(options.limits)  # the zygote starts while pytest starts
     feedback = Feedback.shared(options.templates)
@@ -132,16 +132,16 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
              "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     with _no_autoload():
         try:
-            code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
+            exit_code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
         finally:
             try:
                 results = _finish_uninterrupted(session)
             finally:
-                _forget_check_modules(code_exercises)
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
-        if code == pytest.ExitCode.INTERRUPTED:
+                _forget_check_modules(code)
+    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        if exit_code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
-        raise GraderError(f"the checks could not run (pytest exit code {int(code)}); run `pytest {args[0]} --submission PATH` to see why")
+        raise GraderError(f"the checks could not run (pytest exit code {int(exit_code)}); run `pytest {args[0]} --submission PATH` to see why")
     return results
 
 
@@ -159,8 +159,9 @@ def _forget_check_modules(exercises: list[Exercise]) -> None:
                 continue
             del sys.modules[name]
             parent, _, attr = name.rpartition(".")  # pytest made it an attribute of its package too
-            if vars(sys.modules.get(parent, object)).get(attr) is module:
-                delattr(sys.modules[parent], attr)
+            package = sys.modules.get(parent)
+            if package is not None and vars(package).get(attr) is module:
+                delattr(package, attr)
         except (TypeError, KeyError, AttributeError):  # an odd entry (not a module): left alone
             continue
 
