@@ -12,6 +12,7 @@ A teacher can debug the hidden checks against one submission with plain pytest:
 from __future__ import annotations
 
 import copy
+import pickle
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
-from .sandbox.protocol import Encoded, identical
+from .sandbox.protocol import MAX_DEPTH, MAX_FRAME, MAX_ITEMS, NUMERIC_KINDS, Encoded, identical
 from .submissions import Location, Submission, load_submission, locate
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
@@ -95,6 +96,7 @@ class ExerciseRun:
         self.crashes: list[Crashed] = []
         self.prefetched: dict[str, tuple[Outcome, Any]] = {}
         self.prefetch_tried = False
+        self.cases_ran = False  # its YAML cases item ran (in grading, the mutation check is judged at the end)
         # custom checks' calls answered ahead, by their exact arguments (see Batch), and the calls
         # each custom check made, kept until it passes (then they become its script)
         self.speculated: dict[bytes, list[tuple[Outcome, Any]]] = {}
@@ -233,6 +235,11 @@ class SubmissionRun:
             self._sandbox.load_many([(r.location.file, r.location.module) for r in self.runs.values()])
         return self._sandbox
 
+    def kill(self) -> None:
+        """End the sandbox now; close() then collects what it printed."""
+        if self._sandbox is not None:
+            self._sandbox.kill()
+
     def close(self) -> tuple[str, str, tuple[str, ...]]:
         """Stop the sandbox; its captured output and the isolation layers it had."""
         if self._sandbox is None:
@@ -287,12 +294,39 @@ MAX_SCRIPTED_CALLS = 200  # per exercise: custom checks' calls made ahead in its
 
 
 def call_key(args: list, kwargs: dict) -> bytes | None:
-    """A call's arguments as their exact encoding (the JSON names every buffer's dtype and shape),
-    or None where encoding loses information (an object that cannot cross is only its type and repr)."""
-    encoded = Encoded([args, kwargs])
-    if '{"opaque":' in encoded.json or '{"toolarge":' in encoded.json:
+    """A call's exact identity: its arguments pickled (types, values, bits, dtypes and shapes), or
+    None where one would not cross to the sandbox whole (an object that cannot is only its type
+    and repr there, a huge one a note): equal keys then mean the sandbox gets equal arguments."""
+    budget = [MAX_ITEMS, MAX_FRAME // 2]  # the encoder's limits: items, bytes of arrays
+    if not (_crosses_whole(args, 0, budget) and _crosses_whole(kwargs, 0, budget)):
         return None
-    return b"\0".join([encoded.json.encode(), *encoded.buffers])
+    try:
+        return pickle.dumps((args, kwargs), protocol=4)
+    except Exception:  # noqa: BLE001  (no key: the call just makes its own round trip)
+        return None
+
+
+_EXACT_SCALARS = frozenset({float, int, bool, complex, type(None)})
+
+
+def _crosses_whole(x: Any, depth: int, budget: list[int]) -> bool:
+    """Does the protocol send `x` as it is (no opaque or too-large note, no truncated text)?"""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        return False
+    t = type(x)
+    if t in _EXACT_SCALARS:
+        return True
+    if t is np.ndarray or isinstance(x, np.generic):
+        budget[1] -= x.nbytes
+        return x.dtype.kind in NUMERIC_KINDS and not x.dtype.hasobject and budget[1] >= 0
+    if t is str:
+        return len(x) <= 100_000
+    if t is list or t is tuple:
+        return all(_crosses_whole(v, depth + 1, budget) for v in x)
+    if t is dict:
+        return all(_crosses_whole(k, depth + 1, budget) and _crosses_whole(v, depth + 1, budget) for k, v in x.items())
+    return False
 
 
 class _Prepared:
@@ -499,6 +533,10 @@ class GradingSession:
         if sid in self.finished:
             return self.finished[sid]
         run = self.runs[sid]
+        if self.fast:  # the mutation check judges every call the exercise made: after its last item
+            for ex_run in run.runs.values():
+                if ex_run.cases_ran and MUTATION_CHECK not in ex_run.results:
+                    ex_run.results[MUTATION_CHECK] = mutation_result(ex_run)
         result = self.finish_submission(run, self.exercises)
         for ex_run in run.runs.values():  # the calls served the diagnosis; do not keep them for the session
             ex_run.calls = []
@@ -586,10 +624,18 @@ class ExerciseFile(pytest.File):
         super().__init__(**kwargs)
         self.exercise = exercise
 
-    def collect(self) -> Iterator[pytest.Collector]:
+    def collect(self) -> Iterator[pytest.Node]:
         session: GradingSession = self.config.stash[SESSION_KEY]
         for run in session.runs_for(self.exercise):
-            yield SubmissionCases.from_parent(self, name=run.submission.submission.id, run=run)
+            if session.fast:
+                # grading: one item a submission runs its cases (each still has its own result); the
+                # mutation check is judged when the submission finishes (GradingSession.finish).
+                # pytest's per-node work (a collector, two items) cost more than the cases.
+                item = CasesItem.from_parent(self, name=run.submission.submission.id, run=run)
+                item.stash[_RUN] = run
+                yield item
+            else:
+                yield SubmissionCases.from_parent(self, name=run.submission.submission.id, run=run)
 
 
 class SubmissionCases(pytest.Collector):
@@ -598,16 +644,11 @@ class SubmissionCases(pytest.Collector):
         self.run = run
 
     def collect(self) -> Iterator[pytest.Item]:
-        session: GradingSession = self.config.stash[SESSION_KEY]
-        if session.fast:  # a batch: one item runs the cases (each still has its own result)
-            item = CasesItem.from_parent(self, name="cases", run=self.run)
+        """A teacher's pytest run: an item per case, and the mutation check."""
+        for case in self.run.exercise.cases:
+            item = CaseItem.from_parent(self, name=case.name, case=case, run=self.run)
             item.stash[_RUN] = self.run
             yield item
-        else:  # a teacher's pytest run: an item per case
-            for case in self.run.exercise.cases:
-                item = CaseItem.from_parent(self, name=case.name, case=case, run=self.run)
-                item.stash[_RUN] = self.run
-                yield item
         item = MutationItem.from_parent(self, name=MUTATION_CHECK, run=self.run)
         item.stash[_RUN] = self.run
         yield item
@@ -656,6 +697,7 @@ class CasesItem(pytest.Item):
 
     def runtest(self) -> None:
         session: GradingSession = self.config.stash[SESSION_KEY]
+        self.run.cases_ran = True
         for case in self.run.exercise.cases:
             try:
                 run_case(session, self.run, case)
@@ -665,7 +707,7 @@ class CasesItem(pytest.Item):
                 self.run.results[case.name] = CheckResult(case.name, status, 0.0, case.points, case.visibility, message)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.run.exercise.id}[{self.parent.name}]: cases"
+        return self.path, 0, f"{self.run.exercise.id}[{self.run.submission.submission.id}]: cases"
 
 
 def judge(got: Outcome, expected: Outcome, case: Case, ex: Exercise, text: Callable[[], str]) -> None:
@@ -700,6 +742,28 @@ def judge(got: Outcome, expected: Outcome, case: Case, ex: Exercise, text: Calla
     raise CheckFailure("error", f"{call}: {fmt_outcome(got)}")
 
 
+def check_mutation(run: ExerciseRun) -> None:
+    """The mutation check: raise CheckFailure if a call changed its arguments (or none returned)."""
+    calls = run.calls
+    for c in calls:
+        if c.mutated:
+            names = ", ".join(f"`{n}`" for n in c.mutated)
+            raise CheckFailure("failed", f"modified its argument {names} in the call {run.exercise.function.name}({args_text(run.exercise.function.params, c.args, dict(c.kwargs))})")
+    if not any(isinstance(c.outcome, Returned) for c in calls):
+        raise CheckFailure("failed", "could not be checked: no call returned normally")
+
+
+def mutation_result(run: ExerciseRun) -> CheckResult:
+    """The mutation check's result, as its item would record it."""
+    points = run.exercise.mutation_points
+    try:
+        check_mutation(run)
+    except Exception as e:  # noqa: BLE001  (as an item's failure would be reported)
+        status, message = failure_of(e)
+        return CheckResult(MUTATION_CHECK, status, 0.0, points, "visible", message)
+    return CheckResult(MUTATION_CHECK, "passed", points, points, "visible")
+
+
 class MutationItem(pytest.Item):
     def __init__(self, *, run: ExerciseRun, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -707,13 +771,7 @@ class MutationItem(pytest.Item):
         self.check_name = MUTATION_CHECK
 
     def runtest(self) -> None:
-        calls = self.run.calls
-        for c in calls:
-            if c.mutated:
-                names = ", ".join(f"`{n}`" for n in c.mutated)
-                raise CheckFailure("failed", f"modified its argument {names} in the call {self.run.exercise.function.name}({args_text(self.run.exercise.function.params, c.args, dict(c.kwargs))})")
-        if not any(isinstance(c.outcome, Returned) for c in calls):
-            raise CheckFailure("failed", "could not be checked: no call returned normally")
+        check_mutation(self.run)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CheckFailure):

@@ -182,7 +182,7 @@ def _finish_uninterrupted(session: GradingSession) -> list[SubmissionResult]:
 def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
     """Scores, diagnosis (only where something failed) and feedback for one submission."""
     started = run.started if run.started is not None else time.perf_counter()
-    stdout, stderr, layers = run.close()
+    run.kill()  # the sandbox's teardown overlaps the scoring; close() below collects its output
     out = []
     for ex in exercises:
         if ex.kind == "quiz":
@@ -197,6 +197,7 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
         result = dataclasses.replace(result, feedback=_render_exercise(feedback, result, ex.function.name))
         out.append(result)
     sub = run.submission
+    stdout, stderr, layers = run.close()
     return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr,
                             warnings=sub.problems, seconds=time.perf_counter() - started, sandbox=layers,
                             meta=sub.meta)

@@ -78,3 +78,27 @@ def test_a_submission_graded_after_others_gets_what_it_gets_alone(tmp_path):
     mutation = [c for e in graded["f-mutates-later"]["exercises"] for c in e["checks"] if "modif" in c["name"]]
     assert [c["status"] for c in mutation] == ["failed", "passed"], mutation  # l2-normalize's, attention's
     assert any(c["status"] == "error" for e in graded["g-raises"]["exercises"] for c in e["checks"])
+
+
+def test_a_call_is_answered_ahead_only_for_exactly_the_same_arguments():
+    """The identity that lets a check take a batched answer: equal for equal arguments, different
+    for any change the sandbox would see (dtype, shape, sign of zero, a nan's bits, a key's type),
+    and none at all for an argument the sandbox would get only as a note (an opaque object, long text)."""
+    import numpy as np
+
+    from grader.checks import call_key
+
+    x = np.arange(6.0).reshape(2, 3)
+    same = call_key([x, 2.0], {"axis": -1})
+    assert same is not None and call_key([x.copy(), 2.0], {"axis": -1}) == same
+    others = [([x.astype(np.float32), 2.0], {"axis": -1}), ([x.reshape(3, 2), 2.0], {"axis": -1}),
+              ([x, -0.0], {"axis": -1}), ([x, 2], {"axis": -1}), ([x, 2.0], {"axis": 1}),
+              ([x.tolist(), 2.0], {"axis": -1}), ([(x, 2.0)], {"axis": -1}), ([x, np.float64(2.0)], {"axis": -1})]
+    keys = [call_key(a, k) for a, k in others]
+    assert None not in keys and len({same, *keys}) == len(keys) + 1
+    nan = np.array([np.nan]), np.array([-np.nan])
+    assert call_key([nan[0]], {}) != call_key([nan[1]], {})
+    assert call_key([object()], {}) is None
+    assert call_key(["x" * 100_001], {}) is None
+    assert call_key([np.array(["a"])], {}) is None
+    assert call_key([[x] * 3], {}) is not None

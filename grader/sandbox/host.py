@@ -126,6 +126,7 @@ class Sandbox:
         self.files = dict(files)
         self.limits = limits
         self.proc: _Spawned | _Forked | None = None
+        self.killed = False  # self.proc was sent its SIGKILL (see kill)
         self.loaded: dict[str, Outcome] = {}
         self.failed_loads: dict[str, Outcome] = {}  # imports that did not finish in time
         self.restarts = -1
@@ -161,6 +162,7 @@ class Sandbox:
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        self.killed = False
         try:
             self.proc = launcher().start(_sandbox_base(self.limits.hide), env, limits, isolation,
                                          (req_r, resp_w, out_w, err_w))
@@ -196,6 +198,14 @@ class Sandbox:
         self.loaded = dict(self.failed_loads)
         return None
 
+    def kill(self) -> None:
+        """Start the sandbox's end without waiting for it (close() collects its output): it tears
+        down its memory while the grader scores the submission. Once: its pid is not ours to
+        signal again after the zygote has reaped it."""
+        if self.proc is not None and not self.killed:
+            self.killed = True
+            self.proc.kill()
+
     def _stop(self) -> None:
         """Kill the sandbox's group and remove its folder; safe to call at any point, more than once."""
         proc, self.proc = self.proc, None
@@ -203,7 +213,9 @@ class Sandbox:
             os.close(self.stat)
             self.stat = None
         if proc is not None:
-            proc.kill()  # SIGKILL to the whole group; its output pipes close as it dies
+            if not self.killed:
+                proc.kill()  # SIGKILL to the whole group; its output pipes close as it dies
+            self.killed = False
             for fd in (self.req, self.resp):
                 try:
                     os.close(fd)
