@@ -35,7 +35,7 @@ from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
-from .sandbox.protocol import MAX_DEPTH, MAX_FRAME, MAX_ITEMS, NUMERIC_KINDS, Encoded, identical
+from .sandbox.protocol import Encoded, identical, sent_as_is
 from .submissions import Location, Submission, load_submission, locate
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
@@ -294,39 +294,15 @@ MAX_SCRIPTED_CALLS = 200  # per exercise: custom checks' calls made ahead in its
 
 
 def call_key(args: list, kwargs: dict) -> bytes | None:
-    """A call's exact identity: its arguments pickled (types, values, bits, dtypes and shapes), or
-    None where one would not cross to the sandbox whole (an object that cannot is only its type
-    and repr there, a huge one a note): equal keys then mean the sandbox gets equal arguments."""
-    budget = [MAX_ITEMS, MAX_FRAME // 2]  # the encoder's limits: items, bytes of arrays
-    if not (_crosses_whole(args, 0, budget) and _crosses_whole(kwargs, 0, budget)):
+    """A call's exact identity: its arguments pickled (types, values, bits, dtypes and shapes), so
+    equal keys mean equal arguments and the sandbox gets the same encoding of them; None where the
+    encoding is a note two different values could share (see protocol.sent_as_is)."""
+    if not (sent_as_is(args) and sent_as_is(kwargs)):
         return None
     try:
         return pickle.dumps((args, kwargs), protocol=4)
     except Exception:  # noqa: BLE001  (no key: the call just makes its own round trip)
         return None
-
-
-_EXACT_SCALARS = frozenset({float, int, bool, complex, type(None)})
-
-
-def _crosses_whole(x: Any, depth: int, budget: list[int]) -> bool:
-    """Does the protocol send `x` as it is (no opaque or too-large note, no truncated text)?"""
-    budget[0] -= 1
-    if budget[0] < 0 or depth > MAX_DEPTH:
-        return False
-    t = type(x)
-    if t in _EXACT_SCALARS:
-        return True
-    if t is np.ndarray or isinstance(x, np.generic):
-        budget[1] -= x.nbytes
-        return x.dtype.kind in NUMERIC_KINDS and not x.dtype.hasobject and budget[1] >= 0
-    if t is str:
-        return len(x) <= 100_000
-    if t is list or t is tuple:
-        return all(_crosses_whole(v, depth + 1, budget) for v in x)
-    if t is dict:
-        return all(_crosses_whole(k, depth + 1, budget) and _crosses_whole(v, depth + 1, budget) for k, v in x.items())
-    return False
 
 
 class _Prepared:

@@ -25,6 +25,7 @@ MAX_FRAME = 256 * 1024 * 1024  # bytes; larger results are refused before they c
 MAX_DEPTH = 64
 MAX_ITEMS = 50_000  # elements of nested Python containers in one message (numeric arrays and lists are packed)
 NUMERIC_KINDS = "biufc"
+MAX_TEXT = 100_000  # characters of one string; the rest is cut
 _HEAD = struct.Struct("!II")
 
 
@@ -81,7 +82,7 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         if t is np.ndarray:
             return arr(x, False)
         if t is str:
-            return x[:100_000]
+            return x[:MAX_TEXT]
         if t is list:
             packed = _pack_numeric_list(x)
             if packed is not None and len(packed[0]) + total[0] <= MAX_FRAME // 2:
@@ -106,7 +107,7 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         if isinstance(x, complex):
             return {"complex": [enc(x.real, depth + 1), enc(x.imag, depth + 1)]}
         if isinstance(x, str):
-            return str(x)[:100_000]
+            return str(x)[:MAX_TEXT]
         if isinstance(x, list):
             return [enc(v, depth + 1) for v in list(x)]
         if isinstance(x, tuple):
@@ -138,6 +139,29 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
     # each element of a message's payload (result, arguments) has its own budget
     tagged = [top(x) for x in obj] if type(obj) is list else top(obj)
     return tagged, buffers
+
+
+_BY_VALUE_SCALARS = frozenset({float, int, bool, complex, type(None)})
+
+
+def sent_as_is(x: Any, depth: int = 0) -> bool:
+    """Does `encode` send `x` by its value alone: plain numbers, text within MAX_TEXT, numeric
+    arrays and numpy scalars, and lists, tuples and dicts of them? Anything else crosses as a note
+    (its type and repr, or a cut), which two different values can share."""
+    if depth > MAX_DEPTH:
+        return False
+    t = type(x)
+    if t in _BY_VALUE_SCALARS:
+        return True
+    if t is np.ndarray or isinstance(x, np.generic):
+        return x.dtype.kind in NUMERIC_KINDS and not x.dtype.hasobject
+    if t is str:
+        return len(x) <= MAX_TEXT
+    if t is list or t is tuple:
+        return all(sent_as_is(v, depth + 1) for v in x)
+    if t is dict:
+        return all(sent_as_is(k, depth + 1) and sent_as_is(v, depth + 1) for k, v in x.items())
+    return False
 
 
 class _TooLarge(Exception):
