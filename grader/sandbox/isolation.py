@@ -11,26 +11,19 @@ layer that cannot be applied is reported with the reason, never silently skipped
   namespace to get a /tmp of its own, where it writes the submission's files (enter_sandbox);
 - uid drop: as root, an unprivileged uid per grading worker, so RLIMIT_NPROC bites and files
   outside the sandbox's own folder are not writable;
-- seccomp: a deny-list filter (below, the one reviewed place) that blocks new processes,
-  program execution, sockets and ptrace while leaving threads (numpy's) working.
+- seccomp: the deny-list filter of seccomp.py.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import errno
 import os
 import resource
 import sys
 from typing import Any
 
-# The deny-list, reviewed in one place. clone is denied unless it creates a thread (CLONE_THREAD);
-# clone3 answers ENOSYS so that the C library falls back to clone for its threads.
-DENIED_SYSCALLS = ("fork", "vfork", "execve", "execveat", "socket", "socketpair", "ptrace",
-                   "process_vm_readv", "process_vm_writev", "mount", "umount2", "unshare", "setns",
-                   "pivot_root", "chroot", "bpf", "perf_event_open", "keyctl", "add_key", "request_key")
-CLONE_THREAD = 0x00010000
+from . import seccomp
+from .libc import libc as _libc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -44,18 +37,6 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
 MAX_THREADS = 32  # RLIMIT_NPROC after the uid drop: the sandbox and its threads, no more
-
-
-_LIBC: ctypes.CDLL | None = None
-
-
-def _libc() -> ctypes.CDLL:
-    """The C library, found once per process (a zygote finds it for all its sandboxes: finding
-    it runs a program, which a sandbox could not and should not do)."""
-    global _LIBC
-    if _LIBC is None:
-        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    return _LIBC
 
 
 def namespaces() -> tuple[list[str], list[str]]:
@@ -199,7 +180,7 @@ def isolate_zygote(hide: list[str]) -> tuple[list[str], list[str]]:
     global _ZYGOTE
     _libc()
     try:
-        _seccomp()  # built once here; each sandbox only loads it
+        seccomp.build()  # built once here; each sandbox only loads it
     except Exception:
         pass  # each sandbox reports why seccomp is missing
     applied, missing = namespaces()
@@ -285,7 +266,7 @@ def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[s
         if "private-filesystem" not in applied and not any(m.startswith("private-filesystem") for m in missing):
             missing.append("private-filesystem: needs root (or bubblewrap)")
     os.chdir(cwd)
-    for a, m in (drop_privileges(uid), seccomp_filter()):
+    for a, m in (drop_privileges(uid), seccomp.apply()):
         applied += a
         missing += m
     return applied, missing, cwd
@@ -305,85 +286,3 @@ def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
         return [], [f"uid-drop: {e.strerror}"]
     resource.setrlimit(resource.RLIMIT_NPROC, (MAX_THREADS, MAX_THREADS))
     return ["uid-drop", "process-limit"], []
-
-
-_FILTER: Any = None  # the filter, built once per process (a zygote builds it for all its children)
-_PROGRAM: Any = None  # the filter compiled to a BPF program by libseccomp, once: (struct sock_fprog, its buffer)
-PR_SET_SECCOMP = 22
-PR_SET_NO_NEW_PRIVS = 38
-SECCOMP_MODE_FILTER = 2
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
-def _compiled(f: Any) -> Any:
-    """The filter as the kernel takes it (what libseccomp would generate again at every load)."""
-    r, w = os.pipe()
-    try:
-        with os.fdopen(w, "wb", closefd=False) as out:
-            f.export_bpf(out)
-        os.close(w)
-        w = -1
-        code = b""
-        while chunk := os.read(r, 65536):
-            code += chunk
-    finally:
-        os.close(r)
-        if w >= 0:
-            os.close(w)
-    if not code or len(code) % 8:
-        return None
-    buffer = ctypes.create_string_buffer(code, len(code))
-    return _SockFprog(len(code) // 8, ctypes.addressof(buffer)), buffer
-
-
-def _load(f: Any) -> None:
-    """Load the filter: the program compiled once if there is one (two system calls), else by libseccomp."""
-    if _PROGRAM is None:
-        f.load()
-        return
-    libc = _libc()
-    prctl = libc.prctl
-    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
-    if prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
-            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(_PROGRAM[0]), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), f"prctl: {os.strerror(ctypes.get_errno())}")
-
-
-def _seccomp() -> Any:
-    """The deny-list as a libseccomp filter, ready to load."""
-    global _FILTER, _PROGRAM
-    if _FILTER is None:
-        import pyseccomp as seccomp
-
-        f = seccomp.SyscallFilter(seccomp.ALLOW)
-        for name in DENIED_SYSCALLS:
-            try:
-                f.add_rule(seccomp.ERRNO(errno.EPERM), name)
-            except (ValueError, RuntimeError, OSError):
-                pass  # a syscall this architecture does not have
-        f.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
-        f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
-        try:
-            _PROGRAM = _compiled(f)
-        except Exception:
-            _PROGRAM = None  # libseccomp compiles it at each load instead
-        _FILTER = f
-    return _FILTER
-
-
-def seccomp_filter() -> tuple[list[str], list[str]]:
-    """Load the deny-list filter (requires libseccomp through the pyseccomp binding)."""
-    try:
-        f = _seccomp()
-    except (ImportError, OSError) as e:
-        return [], [f"seccomp: pyseccomp/libseccomp unavailable ({type(e).__name__})"]
-    except Exception as e:  # libseccomp reports failures in several ways
-        return [], [f"seccomp: {type(e).__name__}: {e}"]
-    try:
-        _load(f)
-    except Exception as e:
-        return [], [f"seccomp: {type(e).__name__}: {e}"]
-    return ["seccomp-no-new-processes", "seccomp-no-sockets"], []
