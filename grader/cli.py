@@ -19,7 +19,8 @@ from .errors import GraderError
 from .exercise import ID_RE, Exercise, builtin_course, load_exercises
 from .feedback import Feedback
 from .gradebook import Gradebook, default_path
-from .grading import Options, grade
+from .grading import Options
+from .pool import grade
 from .report import MARK, RunReport
 from .results import SubmissionResult
 from .sandbox.host import Limits, probe
