@@ -12,6 +12,7 @@ A teacher can debug the hidden checks against one submission with plain pytest:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import time
 import weakref
@@ -33,10 +34,11 @@ from .compare import (
 )
 from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
-from .results import CheckResult, ExerciseResult, SubmissionResult
+from .results import CheckResult, ExerciseResult, SubmissionResult, unjudged
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
 from .sandbox.protocol import Encoded, identical, sent_as_is
 from .submissions import Location, Submission, load_submission, locate
+from .text import safe_fields
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 MUTATION_CHECK = "does not modify its arguments"
@@ -513,7 +515,7 @@ class GradingSession:
             for ex_run in run.runs.values():
                 if ex_run.cases_ran and MUTATION_CHECK not in ex_run.results:
                     ex_run.results[MUTATION_CHECK] = mutation_result(ex_run)
-        result = self.finish_submission(run, self.exercises)
+        result = _safe_result(self._finish_guarded(run))
         for ex_run in run.runs.values():  # the calls served the diagnosis; do not keep them for the session
             ex_run.calls = []
             ex_run.prefetched = {}
@@ -523,6 +525,21 @@ class GradingSession:
         if self.on_result is not None:
             self.on_result(result)
         return result
+
+    def _finish_guarded(self, run: SubmissionRun) -> SubmissionResult:
+        """The submission's result; if the grader's own code fails on it, a result that says so
+        for each exercise (the rest of the session goes on)."""
+        try:
+            return self.finish_submission(run, self.exercises)
+        except Exception as e:  # noqa: BLE001  (the boundary: one submission, never the class)
+            try:
+                stdout, stderr, layers = run.close()
+            except Exception:  # noqa: BLE001
+                stdout, stderr, layers = "", "", ()
+            sub = run.submission
+            exercises = tuple(unjudged(ex.id, ex.title, ex.points, e) for ex in self.exercises)
+            return SubmissionResult(sub.id, str(sub.path), exercises, stdout=stdout, stderr=stderr,
+                                    warnings=sub.problems, sandbox=layers, meta=sub.meta)
 
     def finish_all(self) -> list[SubmissionResult]:
         """Results in submission order; grades those that had no items; closes every sandbox."""
@@ -583,6 +600,11 @@ def failure_of(e: BaseException) -> tuple[str, str]:
         text = str(e).split("\nassert ")[0].strip() or "an assertion failed"
         return "failed", text
     return "error", f"the check itself failed ({type(e).__name__}: {e}); this is a bug in the exercise, not in your code"
+
+
+def _safe_result(result: SubmissionResult) -> SubmissionResult:
+    """Every text of the result made safe (see text.safe) but its path, which callers match on."""
+    return dataclasses.replace(safe_fields(dataclasses.replace(result, path="")), path=result.path)
 
 
 def _default_finish(run: SubmissionRun, exercises: list[Exercise]) -> SubmissionResult:

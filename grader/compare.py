@@ -35,7 +35,9 @@ def as_array(value: Any) -> np.ndarray | None:
             return None
         try:
             a = np.asarray(value, dtype=float)
-        except (ValueError, TypeError, OverflowError):
+        except OverflowError:  # an integer beyond float's range: the infinity of its sign
+            a = np.asarray(_infinite(value), dtype=float)
+        except (ValueError, TypeError):
             return None
         return a
     return None
@@ -43,6 +45,13 @@ def as_array(value: Any) -> np.ndarray | None:
 
 _NUMBER_TYPES = frozenset({int, float, bool, np.float64, np.float32, np.float16, np.int64, np.int32, np.int16,
                            np.int8, np.uint64, np.uint32, np.uint16, np.uint8})
+
+
+def _infinite(value: Any) -> Any:
+    """Nested numbers with every integer beyond float's range made the infinity of its sign."""
+    if isinstance(value, (list, tuple)):
+        return [_infinite(v) for v in value]
+    return _float(value) if isinstance(value, int) else value
 
 
 def _all_numbers(value: Any, depth: int) -> bool:
@@ -60,7 +69,7 @@ def _all_numbers(value: Any, depth: int) -> bool:
 def same_value(got: Any, expected: Any, tol: Tolerance) -> bool:
     """Equal within tolerance and of the same shape; nan matches nan (numpy.allclose semantics)."""
     if type(got) in _SCALARS and type(expected) in _SCALARS:  # the common case, without numpy's overhead
-        g, e = float(got), float(expected)
+        g, e = _float(got), _float(expected)
         if g == e:
             return True
         if math.isnan(g) or math.isnan(e):
@@ -88,6 +97,14 @@ def same_value(got: Any, expected: Any, tol: Tolerance) -> bool:
             return True
         # the slow path only where it matters: equal infinities, nan against nan (allclose's rules)
         return bool(np.all(close | (g == e) | (np.isnan(g) & np.isnan(e))))
+
+
+def _float(x: Any) -> float:
+    """A number as a float; an integer beyond float's range is the infinity of its sign."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
 
 
 _F8 = np.dtype(np.float64)

@@ -24,10 +24,10 @@ from .checks import SESSION_KEY, GradingSession, SubmissionRun, build_exercise_r
 from .diagnosis import diagnose
 from .errors import GraderError
 from .exercise import Exercise
-from .feedback import Feedback
+from .feedback import Feedback, md_escape
 from .hidden import hidden_paths
 from .quiz import grade_quiz
-from .results import ExerciseResult, SubmissionResult
+from .results import ExerciseResult, SubmissionResult, describe_error, unjudged
 from .sandbox.host import Limits, prewarm
 from .submissions import Submission
 
@@ -153,24 +153,45 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
     """Scores, diagnosis (only where something failed) and feedback for one submission."""
     started = run.started if run.started is not None else time.perf_counter()
     run.kill()  # the sandbox's teardown overlaps the scoring; close() below collects its output
-    out = []
-    for ex in exercises:
-        if ex.kind == "quiz":
-            result = grade_quiz(ex, run.submission.id, run.submission.answers_text(ex.answers_file), feedback)
-            out.append(dataclasses.replace(result, feedback=_render_exercise(feedback, result, "answers")))
-            continue
-        ex_run = run.runs.get(ex.id)
-        result = build_exercise_result(ex_run, ex, run.locations[ex.id])
-        if ex_run is not None and result.status != "passed":
-            named, observation = diagnose(ex, ex.solution(), ex_run.calls, feedback)
-            result = dataclasses.replace(result, misconceptions=tuple(named), observation=observation)
-        result = dataclasses.replace(result, feedback=_render_exercise(feedback, result, ex.function.name))
-        out.append(result)
+    out = [_judge(run, ex, feedback) for ex in exercises]
     sub = run.submission
     stdout, stderr, layers = run.close()
     return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr,
                             warnings=sub.problems, seconds=time.perf_counter() - started, sandbox=layers,
                             meta=sub.meta)
+
+
+def _judge(run: SubmissionRun, ex: Exercise, feedback: Feedback) -> ExerciseResult:
+    """One exercise's result. Whatever the submission sent, a failure of the grader's own code
+    here (comparing, diagnosing, rendering) stays this exercise's: the checks' scores stand when
+    only the diagnosis failed, anything earlier makes the exercise an error that says why."""
+    try:
+        if ex.kind == "quiz":
+            result = grade_quiz(ex, run.submission.id, run.submission.answers_text(ex.answers_file), feedback)
+            return dataclasses.replace(result, feedback=_render_exercise(feedback, result, "answers"))
+        ex_run = run.runs.get(ex.id)
+        result = build_exercise_result(ex_run, ex, run.locations[ex.id])
+    except Exception as e:  # noqa: BLE001  (the boundary: one exercise, never the class)
+        return _unjudged(ex, e, feedback)
+    if ex_run is not None and result.status != "passed":
+        try:
+            named, observation = diagnose(ex, ex.solution(), ex_run.calls, feedback)
+        except Exception as e:  # noqa: BLE001
+            named, observation = [], f"The grader could not diagnose this result ({describe_error(e)})."
+        result = dataclasses.replace(result, misconceptions=tuple(named), observation=observation)
+    try:
+        return dataclasses.replace(result, feedback=_render_exercise(feedback, result, ex.function.name))
+    except Exception as e:  # noqa: BLE001
+        return _unjudged(ex, e, feedback)
+
+
+def _unjudged(ex: Exercise, e: BaseException, feedback: Feedback) -> ExerciseResult:
+    result = unjudged(ex.id, ex.title, ex.points, e)
+    try:
+        text = _render_exercise(feedback, result, ex.function.name if ex.kind == "code" else "answers")
+    except Exception:  # noqa: BLE001  (the templates themselves fail: the message alone)
+        text = f"**{md_escape(ex.title)}**: {md_escape(result.message)}"
+    return dataclasses.replace(result, feedback=text)
 
 
 def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .text import safe
+
+UNJUDGED = "the grader could not judge this result"
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -84,3 +88,17 @@ class SubmissionResult:
                 "warnings": list(self.warnings),
                 "exercises": [e.to_dict() for e in self.exercises],
                 "output": {"stdout": self.stdout, "stderr": self.stderr}}
+
+
+def describe_error(e: BaseException) -> str:
+    """An exception of the grader's own code, in one bounded line (its text may come from a submission)."""
+    try:
+        text = str(e)
+    except Exception:  # noqa: BLE001
+        text = ""
+    return safe(f"{type(e).__name__}: {text}" if text else type(e).__name__, 300).replace("\n", " ")
+
+
+def unjudged(exercise_id: str, title: str, max_score: float, e: BaseException) -> ExerciseResult:
+    """The result of an exercise the grader failed to judge: an error, with why, and no points."""
+    return ExerciseResult(exercise_id, title, "error", 0.0, max_score, message=f"{UNJUDGED}: {describe_error(e)}")

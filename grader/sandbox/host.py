@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
+from ..text import safe
 from . import zygote
 from .protocol import (
     HEADER_SIZE,
@@ -108,7 +109,7 @@ class _Drain(threading.Thread):
             os.close(self.fd)
 
     def text(self) -> str:
-        out = self.head.decode("utf-8", "replace")
+        out = safe(self.head.decode("utf-8", "replace"))
         if self.total > len(self.head):
             out += f"\n… [{self.total - len(self.head)} more bytes not shown]"
         return out
@@ -191,10 +192,11 @@ class Sandbox:
             if isinstance(reply, (Crashed, TimedOut)):
                 return reply
             self._stop()
-            reason = str(reply.get("reason", ""))[:300] if reply.get("op") == "startfailed" else ""
+            reason = safe(reply.get("reason", ""), 300) if reply.get("op") == "startfailed" else ""
             return Crashed(f"the sandbox could not be set up ({reason})" if reason else "the sandbox did not start")
-        self.layers = [str(x)[:80] for x in reply.get("layers", [])][:40]  # said before student code ran
-        self.missing = [str(x)[:300] for x in reply.get("missing", [])][:40]
+        layers, missing = reply.get("layers"), reply.get("missing")  # said before student code ran
+        self.layers = [safe(x, 80) for x in layers[:40]] if isinstance(layers, list) else []
+        self.missing = [safe(x, 300) for x in missing[:40]] if isinstance(missing, list) else []
         self.loaded = dict(self.failed_loads)
         return None
 
@@ -709,5 +711,5 @@ def _raised(reply: dict[str, Any]) -> Raised:
     e = reply.get("error")
     e = e if isinstance(e, dict) else {}  # whatever a hostile sandbox sent, only strings are taken from it
     mro = e.get("mro") if isinstance(e.get("mro"), list) else []
-    return Raised(str(e.get("type", "Exception"))[:100], tuple(str(m)[:100] for m in mro[:20]),
-                  str(e.get("message", ""))[:2000], str(e.get("where", ""))[:300])
+    return Raised(safe(e.get("type", "Exception"), 100), tuple(safe(m, 100) for m in mro[:20]),
+                  safe(e.get("message", ""), 2000), safe(e.get("where", ""), 300))
