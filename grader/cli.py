@@ -48,6 +48,11 @@ class ExerciseId(click.ParamType):
         return value
 
 
+# A sandbox that has neither runs student code as the grader's own user, on the whole filesystem.
+CONTAINING_LAYERS = ("uid-drop", "private-filesystem")
+UNSAFE_FLAG = "--unsafe-no-isolation"
+
+
 def _common(f: Any) -> Any:
     options = [
         click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -70,6 +75,9 @@ def _common(f: Any) -> Any:
         click.option("-v", "--verbose", is_flag=True, help="Say which sandbox layers are active."),
         click.option("--strict-sandbox", is_flag=True,
                      help="Refuse to grade unless every isolation layer can be applied (see `grade doctor`)."),
+        click.option(UNSAFE_FLAG, "unsafe", is_flag=True,
+                     help="Grade even where sandboxes cannot be isolated (no root, no user namespaces): "
+                          "student code then runs as your user and can read or change your files."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -113,9 +121,9 @@ def _render(results: list[SubmissionResult], fmt: str, feedback: Feedback) -> st
         report.close()
 
 
-def _check_sandbox(verbose: bool, strict: bool) -> None:
-    if not (verbose or strict):
-        return
+def _check_sandbox(verbose: bool, strict: bool, unsafe: bool) -> None:
+    """Start one sandbox and refuse to grade if it cannot contain student code (unless the
+    teacher said, by name, to grade anyway)."""
     layers, missing = probe()
     if verbose:
         click.echo(f"sandbox layers: {', '.join(layers)}", err=True)
@@ -123,6 +131,13 @@ def _check_sandbox(verbose: bool, strict: bool) -> None:
             click.echo(f"sandbox layer missing: {m}", err=True)
     if strict and missing:
         raise GraderError(f"--strict-sandbox: {len(missing)} isolation layer(s) unavailable: {'; '.join(missing)}")
+    if not any(layer in layers for layer in CONTAINING_LAYERS):
+        why = "; ".join(m for m in missing if m.startswith(("private-filesystem", "uid-drop"))) or "no namespaces"
+        if not unsafe:
+            raise GraderError(f"sandboxes cannot be isolated on this machine ({why}): student code would run as "
+                              f"your user and could read or change anything you can. Run as root, or where "
+                              f"user namespaces are allowed (see `grade doctor`); to grade anyway, pass {UNSAFE_FLAG}")
+        click.echo(f"grader: {UNSAFE_FLAG}: student code runs as your user, unisolated ({why})", err=True)
 
 
 def _options(timeout: float, submission_timeout: float, memory: int, jobs: int, templates: Path | None) -> Options:
@@ -156,7 +171,8 @@ def cli() -> None:
 def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path | None, no_db: bool, regrade: bool,
           exercises_dir: Path | None,
           exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
-          submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool) -> None:
+          submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool,
+          unsafe: bool) -> None:
     """Grade every submission in SUBMISSIONS (one subfolder or .py file per student)."""
     if fmt in PER_SUBMISSION:
         raise click.UsageError(f"--format {fmt} describes one submission: use `grade check PATH --format {fmt}`")
@@ -164,7 +180,7 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
     subs = discover(submissions)
     options = _options(timeout, submission_timeout, memory, jobs, templates)
     feedback = Feedback(templates)
-    _check_sandbox(verbose, strict_sandbox)
+    _check_sandbox(verbose, strict_sandbox, unsafe)
     index = {str(s.path): i for i, s in enumerate(subs)}
     by_path = {str(s.path): s for s in subs}
     report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
@@ -217,13 +233,13 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
 @_common
 def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...], fmt: str, output: Path | None,
           timeout: float, submission_timeout: float, memory: int, templates: Path | None, verbose: bool,
-          strict_sandbox: bool) -> None:
+          strict_sandbox: bool, unsafe: bool) -> None:
     """Grade one submission (a folder or a .py file); exit 1 if any check failed."""
     exercises = _load(exercises_dir, exercise_ids)
     sub = load_submission(path)
     options = _options(timeout, submission_timeout, memory, 1, templates)
     feedback = Feedback(templates)
-    _check_sandbox(verbose, strict_sandbox)
+    _check_sandbox(verbose, strict_sandbox, unsafe)
     results = grade(exercises, [sub], options)
     result = results[0]
     if fmt in PER_SUBMISSION:

@@ -23,9 +23,11 @@ EXAMPLES = ROOT / "examples" / "submissions"
 CORPUS = Path(__file__).resolve().parent / "submissions"
 
 
-def grade(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
-    """Run the installed `grade` command (as `python -m grader`, the same entry point)."""
-    env = dict(os.environ)
+def grade(*args: str, cwd: Path | None = None, timeout: float = 240,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `grade` command (as `python -m grader`, the same entry point); `env` adds
+    to this process's environment."""
+    env = {**os.environ, **(env or {})}
     env.pop("PYTEST_ADDOPTS", None)
     env.setdefault("GRADER_NO_DB", "1")  # hermetic: a test that wants a gradebook passes --db
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, capture_output=True,

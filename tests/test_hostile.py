@@ -48,6 +48,7 @@ MUTATION_CHECK = "does not modify its arguments"  # the one point a constant ans
 SOLUTION_LINE = "def elementwise_product"  # from solutions/dot_product.py
 CHECKS_LINE = "def test_scale_invariance"  # from checks/cosine_similarity.py
 NEIGHBOUR_LINE = "a and b must have the same length"  # from bob's file
+SECRET = f"grader-secret-{os.getpid()}-{time.time_ns()}"  # in the grader's environment, never a sandbox's
 
 # Prefix of most attackers: run a step, print what happened, never stop at a refusal.
 PRELUDE = '''
@@ -122,16 +123,17 @@ def run_batch(folder: Path, markers: Path, attackers: dict[str, str], exposed: b
         (subs / f"{name}.py").write_text(source)
     before = _snapshot(subs)
     started = time.monotonic()
-    if as_nobody:  # graded by an unprivileged user: the layers that need root are missing
+    if as_nobody:  # graded by an unprivileged user: its sandboxes isolate themselves in user namespaces
         nobody, env, python = _as_nobody()
         (folder / "sandboxes").mkdir()
         for path in [folder, markers, *folder.rglob("*")]:
             path.chmod(0o777 if path.is_dir() else 0o666)
         proc = subprocess.run([*nobody, python, "-m", "grader", str(subs), *GRADE_ARGS], cwd=ROOT, text=True,
-                              env={**env, "TMPDIR": str(folder / "sandboxes"), "GRADER_NO_DB": "1"},
+                              env={**env, "TMPDIR": str(folder / "sandboxes"), "GRADER_NO_DB": "1",
+                                   "GRADER_TEST_SECRET": SECRET},
                               capture_output=True, timeout=300)
     else:
-        proc = grade(str(subs), *GRADE_ARGS, timeout=300)
+        proc = grade(str(subs), *GRADE_ARGS, timeout=300, env={"GRADER_TEST_SECRET": SECRET})
     elapsed = time.monotonic() - started
     try:
         doc = json.loads(proc.stdout)
@@ -457,6 +459,26 @@ ESCAPE_ATTACKERS = {
         def dot(a, b):
             return 0.0
     """),
+    "a-process-secrets": with_prelude("""
+        import signal
+        attempt("list /proc", lambda: len(os.listdir("/proc")))
+        attempt("parent environ", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read())
+        attempt("parent memory", lambda: open(f"/proc/{os.getppid()}/mem", "rb").read(16))
+        found = []
+        for pid in range(1, 400):  # bounded: the first processes of whatever namespace it is in
+            for what in ("environ", "cmdline"):
+                try:
+                    found.append(open(f"/proc/{pid}/{what}", "rb").read().decode("utf-8", "replace"))
+                except OSError:
+                    pass
+        print("PROC", len(found), " ".join(found)[:20000], flush=True)
+        attempt("see any process", lambda: os.kill(-1, 0))
+        attempt("stop the parent", lambda: os.kill(os.getppid(), signal.SIGSTOP))
+        attempt("kill the parent", lambda: os.kill(os.getppid(), signal.SIGKILL))
+
+        def dot(a, b):
+            return 0.0
+    """),
     "a-working-folder": """
         import os
         print("CWD", os.getcwd(), "HOLDS", sorted(os.listdir(".")))
@@ -612,8 +634,14 @@ class TestEscapeAttacks(BatchContract, ProcessAndNetworkContract):
     def test_the_working_folder_holds_the_submission_alone(self, batch: Batch):
         out = batch.stdout("a-working-folder")
         assert "HOLDS ['a-working-folder.py']" in out, out
-        if os.geteuid() == 0:  # a private root: the folder is the sandbox's own /tmp/work, on no disk
-            assert out.startswith("CWD /tmp/work "), out
+        assert out.startswith("CWD /tmp/work "), out  # a private root: its own /tmp/work, on no disk
+
+    def test_no_process_of_the_grader_can_be_seen_read_or_signalled(self, batch: Batch):
+        out = batch.stdout("a-process-secrets")
+        assert "kill the parent: " in out, out  # the attack ran to the end
+        assert SECRET not in out, "the grader's environment reached a sandbox"
+        assert "list /proc: refused" in out and out.count("PROC 0 ") == 1, out
+        assert "see any process: refused" in out, out  # none, or none it may signal
 
     def test_system_files_stay_readable(self, batch: Batch):
         assert "passwd: root entry True" in batch.stdout("a-system-files")
@@ -641,19 +669,20 @@ class TestEscapeAttacks(BatchContract, ProcessAndNetworkContract):
         assert len(fds) == 5, f"expected stdin, stdout, stderr and the two protocol pipes, got {fds}"
 
 
-class TestProcessAndNetworkUnprivileged(BatchContract, ProcessAndNetworkContract):
-    """Forks, shells and sockets graded by an unprivileged user. Without root there is no private
-    filesystem and no uid of its own (`grade doctor` says so), so the attacks on the neighbour,
-    the course and /tmp are not promised there and not run."""
-
-    TIME_BOUND = 60.0
+class TestEscapeAttacksUnprivileged(TestEscapeAttacks):
+    """The same escapes graded by an unprivileged user: its sandboxes make their own user, mount,
+    network and pid namespaces, so what holds as root holds without it."""
 
     @pytest.fixture(scope="class")
     @classmethod
-    def batch(cls, nobody_folder: Path, listener: socket.socket) -> Batch:
-        names = ("a-fork-loop", "a-raw-clone", "a-i386-fork", "a-shell", "a-network")
-        return run_batch(nobody_folder, nobody_folder / "markers", {n: ESCAPE_ATTACKERS[n] for n in names},
-                         as_nobody=True, PORT=str(listener.getsockname()[1]))
+    def batch(cls, nobody_folder: Path, listener: socket.socket):
+        try:
+            yield run_batch(nobody_folder, nobody_folder / "markers", ESCAPE_ATTACKERS, exposed=True, as_nobody=True,
+                            PORT=str(listener.getsockname()[1]), BOB=str(nobody_folder / "subs" / "bob.py"),
+                            LEFTOVER=LEFTOVER_NAME)
+        finally:
+            for shared in LEFTOVER_FOLDERS:
+                (Path(shared) / LEFTOVER_NAME).unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -936,15 +965,76 @@ def _as_nobody() -> tuple[list[str], dict[str, str], str]:
     return nobody, env, python
 
 
-def test_doctor_as_an_unprivileged_user_reports_what_is_missing():
+def test_doctor_as_an_unprivileged_user_lists_the_namespaces_it_makes_itself():
     nobody, env, python = _as_nobody()
     proc = subprocess.run([*nobody, python, "-m", "grader", "doctor"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # layers are missing without root
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert "not root" in proc.stdout, proc.stdout
-    assert "✗ network-namespace: needs root" in proc.stdout, proc.stdout
-    assert "✓ seccomp-no-new-processes" in proc.stdout, proc.stdout
+    active = {line[2:].strip() for line in proc.stdout.splitlines() if line.startswith("✓ ")}
+    for layer in ("user-namespace", "network-namespace", "private-filesystem", "pid-namespace", "no-capabilities",
+                  "seccomp-no-new-processes"):
+        assert layer in active, proc.stdout
+    assert "✗" not in proc.stdout and "not root" in proc.stdout, proc.stdout
+
+
+# Runs a command as uid 65534 inside a user namespace that may make no user namespace of its own:
+# a machine where unprivileged user namespaces are turned off, for this command alone.
+WITHOUT_USER_NAMESPACES = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+ready_r, ready_w = os.pipe()
+go_r, go_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        os._exit(90)
+    os.write(ready_w, b"1")
+    os.read(go_r, 1)
+    with open("/proc/sys/user/max_user_namespaces", "w") as f:
+        f.write("0")
+    os.setgroups([])
+    os.setresgid(65534, 65534, 65534)
+    os.setresuid(65534, 65534, 65534)
+    os.execv(sys.argv[1], sys.argv[1:])
+os.read(ready_r, 1)
+for name in ("uid_map", "gid_map"):
+    with open(f"/proc/{pid}/{name}", "w") as f:
+        f.write("0 0 1\n65534 65534 1\n")
+os.write(go_w, b"1")
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def _without_user_namespaces(python: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_USER_NAMESPACES, python, "-m", "grader", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode == 90:
+        pytest.skip("this machine cannot make a user namespace to turn user namespaces off in")
+    return proc
+
+
+def test_without_user_namespaces_the_grader_refuses_unless_told_the_risk():
+    _, env, python = _as_nobody()
+    with tempfile.TemporaryDirectory(prefix="grader-test-nobody-") as shared:
+        work = Path(shared)
+        (work / "class").mkdir()
+        (work / "class" / "bob.py").write_text(CORRECT_DOT)
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        env = {**env, "TMPDIR": str(work), "GRADER_NO_DB": "1"}
+        doctor = _without_user_namespaces(python, "doctor", env=env)
+        assert doctor.returncode == 1 and "✗ private-filesystem: user namespaces are unavailable" in doctor.stdout, \
+            doctor.stdout + doctor.stderr
+        refused = _without_user_namespaces(python, str(work / "class"), "-e", "dot-product", env=env)
+        assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+        assert refused.stderr.startswith("grade: error: sandboxes cannot be isolated on this machine"), refused.stderr
+        assert "--unsafe-no-isolation" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+        told = _without_user_namespaces(python, str(work / "class"), "-e", "dot-product", "--unsafe-no-isolation",
+                                        "--format", "json", env=env)
+        assert told.returncode == 0, told.stderr
+        assert "student code runs as your user, unisolated" in told.stderr
+        assert by_id(json.loads(told.stdout))["bob"]["score"] == 14.0
 
 
 def test_an_unprivileged_user_grades_a_class_and_leaves_no_sandbox_folder():

@@ -23,7 +23,8 @@ from ..text import safe
 from . import zygote
 from .protocol import (
     HEADER_SIZE,
-    MAX_FRAME,
+    MAX_BODY,
+    MAX_HEAD,
     Encoded,
     FrameReader,
     ProtocolError,
@@ -380,7 +381,7 @@ class Sandbox:
         try:
             head = take(HEADER_SIZE)
             hlen, blen = parse_header(head)
-            if hlen + blen > MAX_FRAME:
+            if hlen > MAX_HEAD or blen > MAX_BODY:  # refused before a byte more is read
                 self._stop()
                 return Crashed("the sandbox sent more data than allowed")
             frame_head = take(hlen)
@@ -489,10 +490,14 @@ class SpawnLauncher:
 
 
 class _Forked:
-    """A sandbox forked by the zygote: the grader kills its group and asks the zygote for its status."""
+    """A sandbox forked by the zygote: the grader kills its group and asks the zygote for its status.
 
-    def __init__(self, zygote: ZygoteLauncher, pid: int) -> None:
+    `pid` is the sandbox's pid as the grader sees it; `zygote_pid`, as its zygote does (they differ
+    when the zygote has a pid namespace of its own)."""
+
+    def __init__(self, zygote: ZygoteLauncher, zygote_pid: int, pid: int) -> None:
         self.zygote = zygote
+        self.zygote_pid = zygote_pid
         self.pid = pid
         self.code: int | None = None
 
@@ -504,11 +509,11 @@ class _Forked:
 
     def release(self) -> None:
         if self.code is None:
-            self.zygote.forget(self.pid)  # the zygote reaps it; nobody needs its status now
+            self.zygote.forget(self.zygote_pid)  # the zygote reaps it; nobody needs its status now
 
     def wait(self, timeout: float) -> int | None:
         if self.code is None:
-            self.code = self.zygote.exit_code(self.pid, timeout)
+            self.code = self.zygote.exit_code(self.zygote_pid, timeout)
         return self.code
 
 
@@ -521,7 +526,7 @@ class ZygoteLauncher:
         self.lock = threading.Condition()
         self.exits: dict[int, int] = {}
         self.forgotten: set[int] = set()
-        self.forked: dict[int, int | str] = {}
+        self.forked: dict[int, tuple[int, int] | str] = {}  # token -> (zygote's pid, ours) or an error
         self.token = 0
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
@@ -542,9 +547,12 @@ class ZygoteLauncher:
     def _read(self, sock: socket.socket) -> None:
         while True:
             try:
-                data = sock.recv(65536)
+                data, fds, _, _ = socket.recv_fds(sock, 65536, 1)
             except OSError:
-                data = b""
+                data, fds = b"", []
+            own_pid = _pidfd_pid(fds[0]) if fds else None
+            for fd in fds:
+                os.close(fd)
             if not data:
                 with self.lock:
                     self.sock = None
@@ -559,7 +567,8 @@ class ZygoteLauncher:
                     else:
                         self.exits[pid] = int(message["code"])
                 elif "forked" in message:
-                    self.forked[int(message["token"])] = int(message["forked"])
+                    pid = int(message["forked"])
+                    self.forked[int(message["token"])] = (pid, own_pid or pid)
                 elif "error" in message and message.get("token") is not None:
                     self.forked[int(message["token"])] = str(message["error"])
                 self.lock.notify_all()
@@ -576,10 +585,10 @@ class ZygoteLauncher:
                 raise OSError("the zygote did not answer")
             if token not in self.forked:
                 raise OSError("the zygote exited")
-            pid = self.forked.pop(token)
-            if isinstance(pid, str):
-                raise OSError(pid)
-            return _Forked(self, pid)
+            forked = self.forked.pop(token)
+            if isinstance(forked, str):
+                raise OSError(forked)
+            return _Forked(self, *forked)
 
     def forget(self, pid: int) -> None:
         with self.lock:
@@ -641,6 +650,20 @@ def launcher() -> SpawnLauncher | ZygoteLauncher:
                 print("grader: fork is unavailable here; each sandbox starts a fresh interpreter (slower)", file=sys.stderr)
             _LAUNCHER = SpawnLauncher()
     return _LAUNCHER
+
+
+def _pidfd_pid(fd: int) -> int | None:
+    """The pid, in this process's pid namespace, of the process a pidfd refers to (the kernel
+    writes it in the descriptor's fdinfo); None if it cannot be read or the process is gone."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:

@@ -17,6 +17,7 @@ layer that cannot be applied is reported with the reason, never silently skipped
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import resource
 import sys
@@ -27,6 +28,8 @@ from .libc import libc as _libc
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -39,18 +42,43 @@ MS_PRIVATE = 1 << 18
 MAX_THREADS = 32  # RLIMIT_NPROC after the uid drop: the sandbox and its threads, no more
 
 
+_USERNS = False  # this process made a user namespace of its own (not root): capabilities to drop
+
+
 def namespaces() -> tuple[list[str], list[str]]:
-    """Private network and mount namespaces (root only: a user namespace alone does not drop
-    root's kernel uid). Returns (applied, missing)."""
-    if os.geteuid() != 0:
-        return [], ["network-namespace: needs root (or bubblewrap)", "private-filesystem: needs root (or bubblewrap)"]
+    """Private network and mount namespaces. As root, directly; otherwise inside a user namespace
+    of this process's own, where it is root over nothing but its own mounts (the kernel still
+    checks every file against the real uid). Returns (applied, missing)."""
+    global _USERNS
     libc = _libc()
-    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        return [], [f"network-namespace: unshare failed ({os.strerror(e)})", f"private-filesystem: unshare failed ({os.strerror(e)})"]
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET | (0 if root else CLONE_NEWUSER)) != 0:
+        e = os.strerror(ctypes.get_errno())
+        why = f"unshare failed ({e})" if root else f"user namespaces are unavailable here ({e})"
+        return [], [f"network-namespace: {why}", f"private-filesystem: {why}"]
+    applied = ["network-namespace"]
+    if not root:
+        try:
+            for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+        except OSError as e:
+            return [], [f"network-namespace: cannot map the user namespace ({e.strerror})",
+                        f"private-filesystem: cannot map the user namespace ({e.strerror})"]
+        _USERNS = True
+        applied.insert(0, "user-namespace")
     if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return ["network-namespace"], [f"private-filesystem: cannot make mounts private ({os.strerror(ctypes.get_errno())})"]
-    return ["network-namespace"], []
+        return applied, [f"private-filesystem: cannot make mounts private ({os.strerror(ctypes.get_errno())})"]
+    return applied, []
+
+
+def own_pid_namespace() -> tuple[list[str], list[str]]:
+    """Make this process's next child the first process (pid 1) of a new pid namespace: it and
+    its sandboxes then see no process of the grader's, and cannot signal one. Call once."""
+    if _libc().unshare(CLONE_NEWPID) != 0:
+        return [], [f"pid-namespace: unshare failed ({os.strerror(ctypes.get_errno())})"]
+    return ["pid-namespace"], []
 
 
 # The sandbox's whole filesystem: these, read-only, and its own folder at /tmp/work. Nothing
@@ -107,7 +135,8 @@ def _build_root(new: str, hide: list[str], work: str | None) -> tuple[list[str],
             os.makedirs(target, exist_ok=True)
             if libc.mount(f"/proc/self/fd/{source}".encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
                 return fail(f"cannot bind {path}")
-            libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
+            if not _read_only(target):
+                return fail(f"cannot make {path} read-only")
         os.makedirs(new + "/dev", exist_ok=True)
         for name, fd in devices:
             open(f"{new}/dev/{name}", "w").close()
@@ -140,6 +169,25 @@ UNDER_TMP = "/.python-under-tmp"
 _UNDER_TMP: list[tuple[str, str]] = []  # (second view, a Python folder under /tmp), set by _build_root
 
 
+# statvfs flags -> the mount flags a remount must repeat (in a user namespace the kernel refuses
+# a remount that would clear a flag the mount was given outside it)
+_KEPT_FLAGS = ((os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC), (os.ST_NOATIME, 1024),
+               (os.ST_NODIRATIME, 2048), (os.ST_RELATIME, 1 << 21))
+
+
+def _read_only(target: str) -> bool:
+    """Remount the bind mount at `target` read-only and nosuid, keeping its other flags."""
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+    try:
+        have = os.statvfs(target).f_flag
+    except OSError:
+        return False
+    for st, ms in _KEPT_FLAGS:
+        if have & st:
+            flags |= ms
+    return _libc().mount(None, target.encode(), None, flags, None) == 0
+
+
 def _rebind(root: str, pairs: list[tuple[str, str]]) -> None:
     """For each (source, destination): bind `root`+source, with what is mounted inside it, over
     `root`+destination (created if missing), read-only."""
@@ -147,7 +195,7 @@ def _rebind(root: str, pairs: list[tuple[str, str]]) -> None:
     for source, dest in pairs:
         os.makedirs(root + dest, exist_ok=True)
         if libc.mount((root + source).encode(), (root + dest).encode(), None, MS_BIND | MS_REC, None) == 0:
-            libc.mount(None, (root + dest).encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
+            _read_only(root + dest)
 
 
 def _private_tmp(path: str, size: int) -> bool:
@@ -186,6 +234,9 @@ def isolate_zygote(hide: list[str]) -> tuple[list[str], list[str]]:
     applied, missing = namespaces()
     if "network-namespace" in applied and not missing:
         a, m = _build_root("/tmp", hide, None)
+        applied, missing = applied + a, missing + m
+    if "private-filesystem" in applied and hasattr(os, "pidfd_open"):  # the grader finds its sandboxes by pidfd
+        a, m = own_pid_namespace()
         applied, missing = applied + a, missing + m
     _ZYGOTE = (applied, missing, frozenset(hide))
     return applied, missing
@@ -273,7 +324,10 @@ def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[s
 
 
 def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
-    """As root, become `uid` (no groups) with a process limit; else report why not."""
+    """As root, become `uid` (no groups) with a process limit; in a user namespace of our own,
+    drop every capability in it; else report why not."""
+    if _USERNS:
+        return drop_capabilities()
     if os.geteuid() != 0:
         return ["unprivileged-user"], []
     if uid is None:
@@ -286,3 +340,37 @@ def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
         return [], [f"uid-drop: {e.strerror}"]
     resource.setrlimit(resource.RLIMIT_NPROC, (MAX_THREADS, MAX_THREADS))
     return ["uid-drop", "process-limit"], []
+
+
+_CAP_VERSION_3 = 0x20080522
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> tuple[list[str], list[str]]:
+    """Give up every capability (effective, permitted, inheritable, ambient and the bounding set),
+    and check that none is left."""
+    libc = _libc()
+    prctl = libc.prctl
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    for cap in range(64):
+        if prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break  # past the kernel's last capability
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header, data = _CapHeader(_CAP_VERSION_3, 0), (_CapData * 2)()
+    if libc.capset(ctypes.byref(header), data) != 0:
+        return [], [f"no-capabilities: capset failed ({os.strerror(ctypes.get_errno())})"]
+    left = (_CapData * 2)()
+    if libc.capget(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), left) != 0 or \
+            any(d.effective or d.permitted or d.inheritable for d in left):
+        return [], ["no-capabilities: capabilities remain after capset"]
+    return ["no-capabilities"], []

@@ -142,7 +142,9 @@ def serve(control: int) -> None:
     hide = json.loads(first)["hide"]
     from grader.sandbox import isolation, worker
 
-    isolation.isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
+    applied, _ = isolation.isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
+    if "pid-namespace" in applied:
+        _first_process(sock)
     # Once for all its sandboxes too: what a sandbox may import (the grader's own modules are
     # forgotten, the sandbox runtime excepted; `grader.sandbox` keeps the parts this module uses
     # as attributes, so the sandboxes need no import to reach them). A sandbox that did this
@@ -222,10 +224,37 @@ def serve(control: int) -> None:
             os.close(fd)
         children[pid] = cwd
         try:
-            sock.send(json.dumps({"forked": pid, "token": request.get("token")}).encode())
+            _send_forked(sock, pid, request.get("token"))
         except OSError:
             pass  # the grader is gone: the loop above sees it and cleans up
         reap()
+
+
+def _first_process(sock: socket.socket) -> None:
+    """Fork the zygote proper as the first process (pid 1) of its own pid namespace and return
+    in it. This process, the one the grader started, waits for it and exits with it."""
+    pid = os.fork()
+    if pid == 0:
+        return
+    sock.close()  # the zygote proper holds the grader's socket now
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def _send_forked(sock: socket.socket, pid: int, token: Any) -> None:
+    """Tell the grader a sandbox was forked, with a pidfd for it: in a pid namespace of its own, the
+    zygote's pids are not the grader's, and the grader reads its own from the pidfd."""
+    message = json.dumps({"forked": pid, "token": token}).encode()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        sock.send(message)
+        return
+    try:
+        socket.send_fds(sock, [message], [pidfd])
+    finally:
+        os.close(pidfd)
 
 
 # ------------------------------------------------------------------ the grader's side
