@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .errors import GraderError
 from .exercise import Exercise
-from .results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult
+from .results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult, judged
 from .submissions import Submission
 
 SCHEMA = """
@@ -219,7 +219,8 @@ class Gradebook:
             "WHERE student = ? ORDER BY id DESC LIMIT 1", (sub.id,)).fetchone()
         if row is None or tuple(row[:4]) != (content_hash(sub), self.exercises_hash, grader_version(), str(sub.path)):
             return None
-        return result_from_json(json.loads(row[4]))
+        stored = result_from_json(json.loads(row[4]))
+        return stored if judged(stored) else None
 
     def record(self, sub: Submission | None, result: SubmissionResult, as_json: str | None = None) -> None:
         """Store one graded submission in one transaction (`as_json`: its JSON, if already made)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import GraderError
 from .exercise import Exercise
-from .sandbox.isolation import SYSTEM_DIRS, _python_dirs
+from .sandbox.isolation import SYSTEM_DIRS, python_dirs
 from .submissions import Submission
 
 TOO_WIDE = {Path("/"), Path("/home"), Path("/root"), Path("/tmp"), Path("/var"), Path("/usr"), Path("/opt"), Path("/srv")}
@@ -35,7 +35,7 @@ COPY_PATTERNS = ("grader/course", "lib*/python3*/*-packages/grader/course",
 
 def visible_roots() -> list[str]:
     """The folders a sandbox's private root shows (real paths): the system's and the Python installation's."""
-    return sorted({os.path.realpath(d) for d in (*SYSTEM_DIRS, *_python_dirs()) if os.path.isdir(d)})
+    return sorted({os.path.realpath(d) for d in (*SYSTEM_DIRS, *python_dirs()) if os.path.isdir(d)})
 
 
 def _needed() -> list[str]:

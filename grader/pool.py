@@ -23,7 +23,7 @@ from queue import Empty
 from queue import Queue as LocalQueue
 from typing import Any
 
-from . import grading
+from . import grading, results
 from .checks import build_exercise_result
 from .errors import GraderError
 from .exercise import Exercise, load_exercise
@@ -143,8 +143,8 @@ def _chunks(submissions: list[Submission], jobs: int) -> list[list[Submission]]:
 
 MAX_DEATHS = 2  # a submission in hand when this many grading workers died is not graded again
 MAX_IDLE_DEATHS = 3  # workers in a row that die with nothing in hand before the grader gives up
-WORKER_DIED = ("the grader's worker process died while grading this submission, {n} times (its code may "
-               "stop or kill the grader's processes): it could not be graded")
+WORKER_DIED = (results.WORKER_DIED + ", {n} times (its code may stop or kill the grader's processes): "
+               "it could not be graded")
 
 
 class Ledger:

@@ -8,6 +8,7 @@ from typing import Any
 from .text import safe
 
 UNJUDGED = "the grader could not judge this result"
+WORKER_DIED = "the grader's worker process died while grading this submission"
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,9 @@ def describe_error(e: BaseException) -> str:
 def unjudged(exercise_id: str, title: str, max_score: float, e: BaseException) -> ExerciseResult:
     """The result of an exercise the grader failed to judge: an error, with why, and no points."""
     return ExerciseResult(exercise_id, title, "error", 0.0, max_score, message=f"{UNJUDGED}: {describe_error(e)}")
+
+
+def judged(result: SubmissionResult) -> bool:
+    """False when the grader itself failed on one of its exercises (it could not judge a result,
+    or its worker died): such a result is not kept as final, the next run grades it again."""
+    return not any(e.status == "error" and e.message.startswith((UNJUDGED, WORKER_DIED)) for e in result.exercises)

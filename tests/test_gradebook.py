@@ -137,3 +137,24 @@ def test_a_corrupt_gradebook_is_a_one_line_error(tmp_path, content):
     proc = grade(str(subs), "-e", "dot-product", "--db", str(db))
     assert proc.returncode == 2
     assert "gb.sqlite: not a usable gradebook" in proc.stderr and proc.stderr.strip().count("\n") == 0
+
+
+def test_a_result_the_grader_failed_to_judge_is_graded_again(tmp_path):
+    """An exercise the grader could not judge (its own failure, or its worker's death) is not a
+    final grade: the next run grades the submission again; a student's own error is kept."""
+    from grader.gradebook import Gradebook
+    from grader.results import UNJUDGED, WORKER_DIED, ExerciseResult, SubmissionResult
+    from grader.submissions import load_submission
+
+    path = tmp_path / "subs" / "ann.py"
+    path.parent.mkdir()
+    path.write_text("def dot(a, b):\n    return 0.0\n")
+    sub = load_submission(path)
+    book = Gradebook(tmp_path / "book.sqlite")
+    book.start_run([], path.parent)
+    for message, kept in ((f"{UNJUDGED}: OverflowError", False), (f"{WORKER_DIED}, 2 times", False),
+                          ("importing ann.py failed: NameError", True)):
+        ex = ExerciseResult("dot-product", "Dot product", "error", 0.0, 14.0, message=message)
+        book.record(sub, SubmissionResult(sub.id, str(sub.path), (ex,)))
+        assert (book.unchanged(sub) is not None) is kept, message
+    book.close()

@@ -88,7 +88,7 @@ DEVICES = ("null", "zero", "random", "urandom")
 SANDBOX_CWD = "/tmp/work"
 
 
-def _python_dirs() -> list[str]:
+def python_dirs() -> list[str]:
     """The interpreter's own folders: its prefixes and installed packages (never the grader's source)."""
     dirs = [sys.base_prefix, sys.prefix]
     dirs += [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)]
@@ -108,7 +108,7 @@ def _build_root(new: str, hide: list[str], work: str | None) -> tuple[list[str],
     def fail(what: str) -> tuple[list[str], list[str]]:
         return [], [f"private-filesystem: {what} ({os.strerror(ctypes.get_errno())})"]
 
-    allowed = sorted(set(SYSTEM_DIRS) | set(_python_dirs()), key=len)
+    allowed = sorted(set(SYSTEM_DIRS) | set(python_dirs()), key=len)
     sources: list[tuple[str, int | str]] = []  # (path, descriptor) or (path, symlink target)
     kept: list[str] = []
     for path in allowed:
@@ -298,8 +298,12 @@ def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[s
         size = (64 << 20) + 2 * sum(len(d) for d in files.values())
         if libc.unshare(CLONE_NEWNS) != 0 or not _private_tmp("/tmp", size):
             raise OSError(f"private /tmp: {os.strerror(ctypes.get_errno())}")
+        extra = [h for h in hide if h not in _ZYGOTE[2]]
+        # the second views of Python folders under /tmp first: the binds below carry the covers
+        _hide("", [view + h[len(path):] for view, path in _UNDER_TMP for h in extra
+                   if h == path or h.startswith(path + "/")])
         _rebind("", _UNDER_TMP)
-        _hide("", [h for h in hide if h not in _ZYGOTE[2]])
+        _hide("", extra)
         os.mkdir(SANDBOX_CWD, 0o700)
         cwd = SANDBOX_CWD
         write_files(cwd, files, uid)
