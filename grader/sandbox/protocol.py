@@ -6,6 +6,9 @@ grader's own values, goes the other way pickled: see Encoded.pickled). Every JSO
 side decodes with limits (depth, sizes, dtypes) and refuses anything else.
 
 Frame: 8-byte header (`!II`: JSON length, binary length), the JSON, then the binary buffers.
+A reply's parts have budgets (MAX_HEAD, MAX_HEAD_ITEMS, MAX_BODY, MAX_LIST_ITEMS) that the
+encoder keeps, turning what would not fit into notes, and that the trusted side checks before it
+builds anything: a reply over them can only be a forgery.
 """
 
 from __future__ import annotations
@@ -17,16 +20,25 @@ import pickle
 import select
 import struct
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-MAX_FRAME = 256 * 1024 * 1024  # bytes; larger results are refused before they cross
+MAX_FRAME = 256 * 1024 * 1024  # bytes of a request (the grader's own data, read by a sandbox)
+# A reply, as the grader reads it: each budget bounds what parsing and decoding it can build.
+MAX_HEAD = 4 * 1024 * 1024  # bytes of its JSON
+MAX_HEAD_ITEMS = 250_000  # `[`, `{`, `,` and `:` in its JSON: at most one new object each, strings aside
+MAX_BODY = 32 * 1024 * 1024  # bytes of its numeric buffers
+MAX_LIST_ITEMS = 500_000  # numbers and inner lists of the packed numeric lists (`nl`) in it
 MAX_DEPTH = 64
-MAX_ITEMS = 50_000  # elements of nested Python containers in one message (numeric arrays and lists are packed)
+MAX_ITEMS = 50_000  # elements of nested Python containers in one value (numeric arrays and lists are packed)
 NUMERIC_KINDS = "biufc"
 MAX_TEXT = 100_000  # characters of one string; the rest is cut
+MAX_INT = 10**4000  # larger ints cross as a note: JSON (int_max_str_digits, 4300) refuses them
+MAX_SAME_HASH = 64  # distinct keys of one dict that share one hash: more would cost quadratic time
 _HEAD = struct.Struct("!II")
+_COMPACT = (",", ":")
 
 
 class ProtocolError(Exception):
@@ -48,7 +60,8 @@ class Opaque:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Opaque) and (self.type_name, self.text) == (other.type_name, other.text)
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:  # a student's dict may have it as a key
+        return hash((self.type_name, self.text))
 
 
 # ------------------------------------------------------------------------------------ encode
@@ -57,18 +70,27 @@ class Opaque:
 def encode(obj: Any) -> tuple[Any, list[bytes]]:
     """Turn a value into JSON-able tags plus raw buffers. Unknown types become `opaque`."""
     buffers: list[bytes] = []
-    total = [0]
+    total = [0]  # bytes in buffers (MAX_BODY)
+    listed = [0]  # numbers and inner lists packed as `nl` (MAX_LIST_ITEMS)
     count = [0]
 
     def arr(a: np.ndarray, scalar: bool) -> Any:
         if a.dtype.kind not in NUMERIC_KINDS or a.dtype.hasobject:
             return {"opaque": [f"numpy array of dtype {a.dtype}", f"shape {a.shape}"]}
-        if a.nbytes + total[0] > MAX_FRAME // 2:
+        if a.nbytes + total[0] > MAX_BODY:
             return {"toolarge": [str(a.dtype), list(a.shape)]}
         data = a.tobytes(order="C")  # keeps 0-d arrays 0-d (ascontiguousarray would not)
         total[0] += len(data)
         buffers.append(data)
         return {"nd": [len(buffers) - 1, a.dtype.str, list(a.shape), scalar]}
+
+    def integer(x: int) -> Any:
+        return x if -MAX_INT < x < MAX_INT else {"opaque": ["int", f"an integer of {x.bit_length()} bits"]}
+
+    def mapping(x: dict, depth: int) -> Any:
+        if len(x) > MAX_SAME_HASH and _crowded(x):
+            return {"opaque": ["dict", f"{len(x)} keys, too many of them with one hash"]}
+        return {"dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in list(x.items())]}
 
     def enc(x: Any, depth: int) -> Any:
         count[0] += 1
@@ -77,22 +99,25 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         t = type(x)
         if t is float:  # the common exact types first; subclasses take the careful path below
             return x if math.isfinite(x) else {"float": repr(x)}
-        if t is int or x is None or x is True or x is False:
+        if t is int:
+            return x if -MAX_INT < x < MAX_INT else integer(x)
+        if x is None or x is True or x is False:
             return x
         if t is np.ndarray:
             return arr(x, False)
         if t is str:
             return x[:MAX_TEXT]
         if t is list:
-            packed = _pack_numeric_list(x)
-            if packed is not None and len(packed[0]) + total[0] <= MAX_FRAME // 2:
-                data, code, shape = packed
+            packed = _pack_numeric_list(x, MAX_BODY - total[0], MAX_LIST_ITEMS - listed[0])
+            if packed is not None:
+                data, code, shape, cost = packed
                 total[0] += len(data)
+                listed[0] += cost
                 buffers.append(data)
                 return {"nl": [len(buffers) - 1, code, shape]}
             return [enc(v, depth + 1) for v in x]
         if t is dict:
-            return {"dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in list(x.items())]}
+            return mapping(x, depth)
         if isinstance(x, np.ndarray):
             return arr(np.asarray(x), False)
         if isinstance(x, np.generic):
@@ -100,12 +125,13 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         if isinstance(x, bool):
             return bool(x)
         if isinstance(x, int):
-            return int(x)
+            return integer(int(x))
         if isinstance(x, float):
             v = float(x)
             return v if math.isfinite(v) else {"float": repr(v)}
         if isinstance(x, complex):
-            return {"complex": [enc(x.real, depth + 1), enc(x.imag, depth + 1)]}
+            c = complex(x)  # a subclass's own `real` and `imag` could be anything
+            return {"complex": [enc(c.real, depth + 1), enc(c.imag, depth + 1)]}
         if isinstance(x, str):
             return str(x)[:MAX_TEXT]
         if isinstance(x, list):
@@ -113,7 +139,7 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
         if isinstance(x, tuple):
             return {"tuple": [enc(v, depth + 1) for v in tuple(x)]}
         if isinstance(x, dict):
-            return {"dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in list(dict(x).items())]}
+            return mapping(dict(x), depth)
         try:
             text = repr(x)[:200]
         except BaseException:  # a hostile __repr__
@@ -123,13 +149,16 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
     def top(x: Any) -> Any:
         count[0] = 0
         mark = len(buffers)
+        used = total[0], listed[0]
         try:
             return enc(x, 1)
         except _TooLarge:  # the whole value is replaced by a note: a million tiny lists cost nothing to send
             del buffers[mark:]
+            total[0], listed[0] = used
             return {"toolarge": ["nested structure", [MAX_ITEMS]]}
         except Exception:  # an object that defeats encoding (a hostile subclass): this value alone is lost
             del buffers[mark:]
+            total[0], listed[0] = used
             try:
                 name = str(type(x).__qualname__)[:100]
             except Exception:
@@ -141,7 +170,15 @@ def encode(obj: Any) -> tuple[Any, list[bytes]]:
     return tagged, buffers
 
 
-_BY_VALUE_SCALARS = frozenset({float, int, bool, complex, type(None)})
+def _crowded(x: dict) -> bool:
+    """Do more than MAX_SAME_HASH keys of the dict share one hash (a dict that costs quadratic time)?"""
+    hashes = [hash(k) for k in x]
+    if len(set(hashes)) == len(hashes):
+        return False
+    return max(Counter(hashes).values()) > MAX_SAME_HASH
+
+
+_BY_VALUE_SCALARS = frozenset({float, bool, complex, type(None)})
 
 
 def sent_as_is(x: Any, depth: int = 0) -> bool:
@@ -153,6 +190,8 @@ def sent_as_is(x: Any, depth: int = 0) -> bool:
     t = type(x)
     if t in _BY_VALUE_SCALARS:
         return True
+    if t is int:
+        return -MAX_INT < x < MAX_INT
     if t is np.ndarray or isinstance(x, np.generic):
         return x.dtype.kind in NUMERIC_KINDS and not x.dtype.hasobject
     if t is str:
@@ -160,7 +199,8 @@ def sent_as_is(x: Any, depth: int = 0) -> bool:
     if t is list or t is tuple:
         return all(sent_as_is(v, depth + 1) for v in x)
     if t is dict:
-        return all(sent_as_is(k, depth + 1) and sent_as_is(v, depth + 1) for k, v in x.items())
+        return (not (len(x) > MAX_SAME_HASH and _crowded(x))
+                and all(sent_as_is(k, depth + 1) and sent_as_is(v, depth + 1) for k, v in x.items()))
     return False
 
 
@@ -186,8 +226,19 @@ def _shape_of(x: list, kind: type) -> list[int] | None:
     return [len(x)]
 
 
-def _pack_numeric_list(x: list) -> tuple[bytes, str, list[int]] | None:
-    """A (nested) list of only floats or only ints as raw bytes: far cheaper than JSON both ways."""
+def _list_cost(shape: list[int]) -> int:
+    """The objects a packed list of this shape decodes to: its numbers and its inner lists."""
+    cost, rows = 0, 1
+    for n in shape:
+        rows *= n
+        cost += rows
+    return cost
+
+
+def _pack_numeric_list(x: list, room: int, list_room: int) -> tuple[bytes, str, list[int], int] | None:
+    """A (nested) list of only floats or only ints as raw bytes, far cheaper than JSON both ways,
+    with its `_list_cost`; None if it is not one or if it would take more than `room` bytes or
+    `list_room` objects."""
     leaf = x
     while type(leaf) is list and leaf:
         leaf = leaf[0]
@@ -198,11 +249,14 @@ def _pack_numeric_list(x: list) -> tuple[bytes, str, list[int]] | None:
     shape = _shape_of(x, kind)
     if shape is None:
         return None
+    cost = _list_cost(shape)
+    if 8 * math.prod(shape) > room or cost > list_room:
+        return None
     try:
         arr = np.array(x, dtype=np.float64 if code in "fF" else np.int64)
     except OverflowError:
         return None
-    return arr.tobytes(), code, shape
+    return arr.tobytes(), code, shape, cost
 
 
 # leaf type -> code: Python floats and ints, and numpy's float64 and int64 scalars (a list built
@@ -221,12 +275,12 @@ class Encoded:
 
     def __init__(self, value: Any) -> None:
         tagged, self.buffers = encode(value)
-        self.json = json.dumps(tagged, separators=(",", ":"))
+        self.json = json.dumps(tagged, separators=_COMPACT)
         offsets, pos = [], 0
         for b in self.buffers:
             offsets.append([pos, len(b)])
             pos += len(b)
-        self.offsets = json.dumps(offsets, separators=(",", ":"))
+        self.offsets = json.dumps(offsets, separators=_COMPACT)
         self._pickled: bytes | None = None
 
     def pickled(self) -> bytes:
@@ -249,21 +303,24 @@ class Encoded:
 def pack(message: dict[str, Any], pickled: bool = False) -> bytes:
     """A control message whose `payload` key (if any) is encoded (or already an Encoded).
 
-    `pickled` (the grader's requests only): an Encoded payload travels as its pickle."""
+    A message encoded here fits a reply's budgets: the largest values of a payload over them
+    become notes, and a message too large without its payload raises ProtocolError. An Encoded
+    payload (the grader's own requests) is sent as it is. `pickled` (the grader's requests
+    only): an Encoded payload travels as its pickle."""
     body = b""
     if "payload" in message:
         payload = message["payload"]
         if pickled and isinstance(payload, Encoded):
             body = payload.pickled()
             head = json.dumps({**{k: v for k, v in message.items() if k != "payload"}, "pickled": True},
-                              separators=(",", ":"))
+                              separators=_COMPACT)
         elif isinstance(payload, Encoded):  # encoded once: spliced in
             rest = {k: v for k, v in message.items() if k != "payload"}
             extra = ',"payload":' + payload.json
             if payload.buffers:
                 extra += ',"buffers":' + payload.offsets
                 body = b"".join(payload.buffers)
-            head = json.dumps(rest, separators=(",", ":"))
+            head = json.dumps(rest, separators=_COMPACT)
             head = head[:-1] + (extra if len(head) > 2 else extra[1:]) + "}"
         else:  # one JSON encoding for the whole message
             tagged, buffers = encode(payload)
@@ -275,18 +332,78 @@ def pack(message: dict[str, Any], pickled: bool = False) -> bytes:
                     pos += len(b)
                 message["buffers"] = offsets
                 body = b"".join(buffers)
-            head = json.dumps(message, separators=(",", ":"))
+            data = json.dumps(message, separators=_COMPACT).encode()
+            if not _fits(data):
+                data = _fitted(message, type(payload) is list)
+            return _HEAD.pack(len(data), len(body)) + data + body
     else:
-        head = json.dumps(message, separators=(",", ":"))
+        head = json.dumps(message, separators=_COMPACT)
+        if not _fits(head.encode()):
+            raise ProtocolError("the message is larger than a reply may be")
     data = head.encode()
     return _HEAD.pack(len(data), len(body)) + data + body
+
+
+def _items(head: bytes) -> int:
+    """An upper bound of the objects parsing this JSON builds, strings aside: every value but the
+    outermost follows a `[`, `,` or `:`, and every key a `{` or `,`."""
+    return head.count(b"[") + head.count(b"{") + head.count(b",") + head.count(b":")
+
+
+def _fits(head: bytes) -> bool:
+    """Is this JSON within a reply's budgets? (No more items than bytes: most need no count.)"""
+    return len(head) <= MAX_HEAD_ITEMS or (len(head) <= MAX_HEAD and _items(head) <= MAX_HEAD_ITEMS)
+
+
+def _fitted(message: dict[str, Any], many: bool) -> bytes:
+    """The JSON of a message whose encoded payload is over a reply's budgets: the payload's
+    values (its elements, when it is a list) become notes, the largest first, until it fits."""
+    rest = json.dumps({k: v for k, v in message.items() if k != "payload"}, separators=_COMPACT).encode()
+    rest = rest[:-1] + (b',"payload":' if len(rest) > 2 else b'"payload":')
+    parts = message["payload"] if many else [message["payload"]]
+    texts = [json.dumps(p, separators=_COMPACT).encode() for p in parts]
+    brackets = 2 + max(len(texts) - 1, 0) if many else 0  # "[", "]" and the commas between values
+    size = len(rest) + 1 + brackets + sum(map(len, texts))
+    items = _items(rest) + (brackets - 1 if many else 0) + sum(map(_items, texts))
+    by_weight = sorted(range(len(texts)),
+                       key=lambda i: max(len(texts[i]) / MAX_HEAD, _items(texts[i]) / MAX_HEAD_ITEMS))
+    while size > MAX_HEAD or items > MAX_HEAD_ITEMS:
+        if not by_weight:
+            raise ProtocolError("the message is larger than a reply may be")
+        i = by_weight.pop()
+        note = json.dumps(_note(parts[i]), separators=_COMPACT).encode()
+        size += len(note) - len(texts[i])
+        items += _items(note) - _items(texts[i])
+        texts[i] = note
+    payload = b"[" + b",".join(texts) + b"]" if many else texts[0]
+    return rest + payload + b"}"
+
+
+def _note(tagged: Any) -> dict[str, Any]:
+    """What crosses instead of a value too large for its reply: its kind and length."""
+    if type(tagged) is list or type(tagged) is str:
+        return {"toolarge": [type(tagged).__name__, [len(tagged)]]}
+    if type(tagged) is dict and len(tagged) == 1:
+        (tag, v), = tagged.items()
+        if tag in ("dict", "tuple") and type(v) is list:
+            return {"toolarge": [tag, [len(v)]]}
+    return {"toolarge": ["value", []]}
 
 
 # ------------------------------------------------------------------------------------ decode
 
 
 def unpack(head: bytes, body: bytes) -> dict[str, Any]:
-    """Decode a frame on the trusted side, refusing anything that is not plain data."""
+    """Decode a reply on the trusted side, refusing anything that is not plain data or that is
+    over a reply's budgets (checked before anything is built from it)."""
+    if len(head) > MAX_HEAD or len(body) > MAX_BODY:
+        raise ProtocolError("a frame larger than a reply may be")
+    if not _fits(head):
+        raise ProtocolError(f"more than {MAX_HEAD_ITEMS} JSON items")
+    return _unpack(head, body)
+
+
+def _unpack(head: bytes, body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(head)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
@@ -294,15 +411,8 @@ def unpack(head: bytes, body: bytes) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ProtocolError("control message is not an object")
     offsets = message.pop("buffers", [])
-    if not isinstance(offsets, list):
-        raise ProtocolError("bad buffer table")
     if "payload" in message:
-        try:
-            message["payload"] = decode(message["payload"], offsets, body)
-        except ProtocolError:
-            raise
-        except (TypeError, ValueError, OverflowError, RecursionError, MemoryError, IndexError, KeyError) as e:
-            raise ProtocolError(f"malformed payload ({type(e).__name__})") from None
+        message["payload"] = decode(message["payload"], offsets, body)
     return message
 
 
@@ -314,101 +424,143 @@ def unpack_request(head: bytes, body: bytes) -> dict[str, Any]:
         if message.pop("pickled", None) is True:
             message["payload"] = pickle.loads(body)
             return message
-    return unpack(head, body)
+    return _unpack(head, body)
 
 
 _PLAIN = frozenset({float, int, str, bool, type(None)})
 
 
 def decode(tagged: Any, offsets: list, body: bytes) -> Any:
-    count = [0]
+    """A payload's values from its tags and buffers. Every buffer's bytes are used at most once
+    and packed lists build at most MAX_LIST_ITEMS objects, as `encode` guarantees."""
+    if type(offsets) is not list:
+        raise ProtocolError("bad buffer table")
+    used = [0, 0]  # bytes of the body decoded, objects of packed lists built
 
     def dec(x: Any, depth: int) -> Any:
         if depth > MAX_DEPTH + 2:
             raise ProtocolError("nested too deeply")
-        count[0] += 1
-        if count[0] > 4 * MAX_ITEMS:  # the sandbox's encoder stops at MAX_ITEMS: more is a forgery
-            raise ProtocolError(f"more than {4 * MAX_ITEMS} items")
         t = type(x)
         if t is float or t is int or t is str or t is bool or x is None:
             return x
         if t is list:
             if _PLAIN.issuperset(map(type, x)):  # a row of plain JSON scalars: nothing to decode
-                count[0] += len(x)
-                if count[0] > 4 * MAX_ITEMS:
-                    raise ProtocolError(f"more than {4 * MAX_ITEMS} items")
                 return x
             return [dec(v, depth + 1) for v in x]
-        if not isinstance(x, dict) or len(x) != 1:
+        if t is not dict or len(x) != 1:
             raise ProtocolError("untagged object in payload")
         (tag, v), = x.items()
+        if type(v) is not list and tag != "float":
+            raise ProtocolError(f"bad {str(tag)[:20]!r} tag")
         if tag == "nd":
-            return _array(v, offsets, body)
-        if tag == "nl" and isinstance(v, list) and len(v) == 3 and v[1] in ("f", "i", "F", "I") and v[2]:
-            if v[1] in "fi":
-                return _array([v[0], "<f8" if v[1] == "f" else "<i8", v[2], False], offsets, body, as_list=True)
-            return _numpy_list(_array([v[0], "<f8" if v[1] == "F" else "<i8", v[2], False], offsets, body))
-        if tag == "tuple" and isinstance(v, list):
-            return tuple(dec(i, depth + 1) for i in v)
-        if tag == "dict" and isinstance(v, list):
-            out = {}
+            return _array(v, offsets, body, used)
+        if tag == "nl" and len(v) == 3 and type(v[1]) is str and v[1] in _NL_DTYPES:
+            a = _array([v[0], _NL_DTYPES[v[1]], v[2], False], offsets, body, used, listed=True)
+            return a.tolist() if v[1] in "fi" else _numpy_list(a)
+        if tag == "tuple":
+            return tuple([dec(i, depth + 1) for i in v])
+        if tag == "dict":
+            keys, values = [], []
             for pair in v:
-                if not (isinstance(pair, list) and len(pair) == 2):
+                if not (type(pair) is list and len(pair) == 2):
                     raise ProtocolError("bad dict pair")
-                k = dec(pair[0], depth + 1)
-                try:
-                    out[k] = dec(pair[1], depth + 1)
-                except TypeError:
-                    raise ProtocolError("unhashable dict key") from None
-            return out
+                keys.append(dec(pair[0], depth + 1))
+                values.append(dec(pair[1], depth + 1))
+            return _dict(keys, values)
         if tag == "float" and v in ("nan", "inf", "-inf"):
             return float(v)
-        if tag == "complex" and isinstance(v, list) and len(v) == 2:
-            return complex(dec(v[0], depth + 1), dec(v[1], depth + 1))
-        if tag == "opaque" and isinstance(v, list) and len(v) == 2:
-            return Opaque(str(v[0])[:200], str(v[1])[:200])
-        if tag == "toolarge" and isinstance(v, list) and len(v) == 2:
-            return Opaque(f"oversized {v[0]}", f"shape {v[1]}"[:200])  # e.g. "oversized float64" (array)
-        raise ProtocolError(f"unknown tag {tag!r}")
+        if tag == "complex" and len(v) == 2:
+            real, imag = dec(v[0], depth + 1), dec(v[1], depth + 1)
+            if type(real) is float and type(imag) is float:
+                return complex(real, imag)
+        if tag == "opaque" and len(v) == 2 and type(v[0]) is str and type(v[1]) is str:
+            return Opaque(v[0][:200], v[1][:200])
+        if tag == "toolarge" and len(v) == 2 and type(v[0]) is str and type(v[1]) is list:
+            if not all(type(n) is int for n in v[1]):
+                raise ProtocolError("bad note")
+            return Opaque(f"oversized {v[0][:200]}", f"shape {v[1][:32]}"[:200])  # e.g. "oversized float64" (array)
+        raise ProtocolError(f"unknown tag {str(tag)[:20]!r}")
 
-    return dec(tagged, 0)
+    try:
+        return dec(tagged, 0)
+    except ProtocolError:
+        raise
+    except Exception as e:  # noqa: BLE001  (whatever a forged payload provokes in decoding)
+        raise ProtocolError(f"malformed payload ({type(e).__name__})") from None
+
+
+_NL_DTYPES = {"f": "<f8", "i": "<i8", "F": "<f8", "I": "<i8"}
+
+
+def _dict(keys: list, values: list) -> dict:
+    """A dict of decoded pairs; refused if more than MAX_SAME_HASH distinct keys share a hash
+    (each insertion would compare with all of them: quadratic time)."""
+    if len(keys) > MAX_SAME_HASH:
+        try:
+            hashes = [hash(k) for k in keys]
+        except TypeError:
+            raise ProtocolError("unhashable dict key") from None
+        if len(set(hashes)) < len(hashes):
+            groups: dict[int, set] = {}
+            for k, h in zip(keys, hashes, strict=True):
+                group = groups.setdefault(h, set())
+                group.add(k)  # at most MAX_SAME_HASH comparisons, all in C
+                if len(group) > MAX_SAME_HASH:
+                    raise ProtocolError(f"more than {MAX_SAME_HASH} dict keys with one hash")
+    try:
+        return dict(zip(keys, values, strict=True))
+    except TypeError:
+        raise ProtocolError("unhashable dict key") from None
 
 
 _DTYPES: dict[str, np.dtype] = {}  # dtype strings already checked
 
 
 def _dtype(dtype_str: Any) -> np.dtype:
-    dtype = _DTYPES.get(dtype_str) if type(dtype_str) is str else None
+    if type(dtype_str) is not str:
+        raise ProtocolError("bad dtype")
+    dtype = _DTYPES.get(dtype_str)
     if dtype is None:
         try:
             dtype = np.dtype(dtype_str)
-        except TypeError:
-            raise ProtocolError(f"bad dtype {dtype_str!r}") from None
+        except (TypeError, ValueError, SyntaxError):
+            raise ProtocolError(f"bad dtype {dtype_str[:40]!r}") from None
         if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-            raise ProtocolError(f"refused dtype {dtype_str!r}")
+            raise ProtocolError(f"refused dtype {dtype_str[:40]!r}")
         if len(_DTYPES) < 64:
             _DTYPES[dtype_str] = dtype
     return dtype
 
 
-def _array(v: Any, offsets: list, body: bytes, as_list: bool = False) -> Any:
-    if not (isinstance(v, list) and len(v) == 4):
+def _array(v: list, offsets: list, body: bytes, used: list[int], listed: bool = False) -> np.ndarray:
+    """The array an `nd` tag (or, `listed`, an `nl` one) describes, its bytes counted in `used`."""
+    if len(v) != 4:
         raise ProtocolError("bad array tag")
     index, dtype_str, shape, scalar = v
-    if not isinstance(index, int) or not 0 <= index < len(offsets):
+    if type(index) is not int or not 0 <= index < len(offsets):
         raise ProtocolError("bad buffer index")
     dtype = _dtype(dtype_str)
-    if not (type(shape) is list and len(shape) <= 32 and all(type(n) is int and n >= 0 for n in shape)):
+    smallest = 1 if listed else 0  # a packed list has no empty dimension
+    if not (type(shape) is list and len(shape) <= 32 and all(type(n) is int and n >= smallest for n in shape)):
         raise ProtocolError("bad shape")
-    start, length = offsets[index]
-    if not (isinstance(start, int) and isinstance(length, int) and 0 <= start and start + length <= len(body)):
+    entry = offsets[index]
+    if not (type(entry) is list and len(entry) == 2):
+        raise ProtocolError("bad buffer table")
+    start, length = entry
+    if not (type(start) is int and type(length) is int and 0 <= start and 0 <= length <= len(body) - start):
         raise ProtocolError("buffer out of range")
-    if math.prod(shape) * dtype.itemsize != length:
+    count = math.prod(shape)
+    if count * dtype.itemsize != length:
         raise ProtocolError("array size does not match its shape")
-    a = np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=start).reshape(shape)
-    if as_list:
-        return a.tolist()  # new Python objects: nothing refers to the frame's bytes
-    a = a.copy()
+    used[0] += length
+    if used[0] > len(body):
+        raise ProtocolError("buffers used more than once")
+    if listed:
+        used[1] += _list_cost(shape)
+        if used[1] > MAX_LIST_ITEMS:
+            raise ProtocolError(f"packed lists of more than {MAX_LIST_ITEMS} items")
+        return np.frombuffer(body, dtype=dtype, count=count, offset=start).reshape(shape)
+    a = np.frombuffer(body, dtype=dtype, count=count, offset=start).reshape(shape).copy()
     return a[()] if scalar else a
 
 
@@ -495,28 +647,61 @@ class FrameReader:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.buf = bytearray()
+        self.part: bytearray | None = None  # a large read cut short by its deadline, to go on with
+        self.filled = 0
 
-    def take(self, n: int, deadline: float | None = None) -> bytes:
-        """The next n bytes; with a deadline (time.monotonic), TimeoutError if they are not all there by then."""
+    def take(self, n: int, deadline: float | None = None) -> bytes | bytearray:
+        """The next n bytes; with a deadline (time.monotonic), TimeoutError if they are not all
+        there by then. More than _DIRECT bytes are read straight into a bytearray of their own,
+        held once and never copied."""
         buf = self.buf
+        if n > _DIRECT and len(buf) < n:
+            return self._take_large(n, deadline)
         while len(buf) < n:
-            if deadline is not None:
-                wait = deadline - time.monotonic()
-                if wait <= 0 or not select.select([self.fd], [], [], wait)[0]:
-                    raise TimeoutError
+            self._wait(deadline)
             chunk = os.read(self.fd, min(max(n - len(buf), 1 << 16), 1 << 20))
             if not chunk:
                 raise EOFError
             buf += chunk
-        out = bytes(buf[:n])
+        with memoryview(buf) as view:
+            out = bytes(view[:n])
         del buf[:n]
         return out
 
-    def read_frame(self) -> tuple[bytes, bytes]:
+    def _take_large(self, n: int, deadline: float | None) -> bytearray:
+        out, filled, self.part = self.part, self.filled, None
+        if out is None or len(out) != n:
+            out = bytearray(n)
+            filled = len(self.buf)
+            out[:filled] = self.buf
+            self.buf = bytearray()
+        with memoryview(out) as view:
+            while filled < n:
+                try:
+                    self._wait(deadline)
+                except TimeoutError:
+                    self.part, self.filled = out, filled  # the same take, given more time, goes on from here
+                    raise
+                got = os.readv(self.fd, [view[filled:]])
+                if not got:
+                    raise EOFError
+                filled += got
+        return out
+
+    def _wait(self, deadline: float | None) -> None:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([self.fd], [], [], wait)[0]:
+                raise TimeoutError
+
+    def read_frame(self) -> tuple[bytes | bytearray, bytes | bytearray]:
         hlen, blen = _HEAD.unpack(self.take(_HEAD.size))
         if hlen + blen > MAX_FRAME:
             raise ProtocolError("frame too large")
         return self.take(hlen), self.take(blen)
+
+
+_DIRECT = 1 << 20
 
 
 def read_frame(fd: int) -> tuple[bytes, bytes]:
