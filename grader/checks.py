@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import pickle
 import time
 import weakref
@@ -36,7 +37,7 @@ from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult, unjudged
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
-from .sandbox.protocol import Encoded, identical, sent_as_is
+from .sandbox.protocol import Encoded, Opaque, identical, sent_as_is
 from .submissions import Location, Submission, load_submission, locate
 from .text import safe_fields
 
@@ -103,6 +104,7 @@ class ExerciseRun:
         # each custom check made, kept until it passes (then they become its script)
         self.speculated: dict[bytes, list[tuple[Outcome, Any]]] = {}
         self.recording: dict[str, list[tuple[bytes, list, dict]] | None] = {}
+        self.answered: set[str] = set()  # custom checks that have had a value back from the student
 
     def _ready(self) -> Sandbox | Outcome:
         """The loaded sandbox, or the outcome every call gets instead (a load failure raises)."""
@@ -172,7 +174,9 @@ class ExerciseRun:
     def _remember(self, check: str, args: list, kwargs: dict) -> bytes | None:
         """The call's exact identity (None if it has none), noted for the check's script until it has one."""
         key = call_key(args, kwargs)
-        if _prepared(self.exercise).scripts.get(check) is None:
+        if _prepared(self.exercise).scripts.get(check) is None and check not in self.answered:
+            # Only calls made before the check saw any of the student's results: later arguments may
+            # be made from them, and a script carries them into every later student's sandbox.
             calls = self.recording.setdefault(check, [])
             if calls is not None:
                 self.recording[check] = None if key is None else [*calls, (key, args, kwargs)]
@@ -197,7 +201,16 @@ class ExerciseRun:
             self.timeouts += 1
         elif isinstance(outcome, Crashed):
             self.crashes.append(outcome)
-        self.calls.append(Call(check, visible, tuple(sent_args), dict(sent_kwargs), outcome, mutated, case))
+        kept = outcome
+        if isinstance(outcome, Returned):
+            size = approx_bytes(outcome.value)
+            if self.submission.retained + size > RETAINED_BYTES:  # judged, not kept for the diagnosis
+                kept = Returned(Opaque("result not kept", f"about {size >> 20} MB, over the submission's budget"))
+            else:
+                self.submission.retained += size
+        self.calls.append(Call(check, visible, tuple(sent_args), dict(sent_kwargs), kept, mutated, case))
+        if not case:
+            self.answered.add(check)
         return outcome
 
 
@@ -213,10 +226,29 @@ def _load_message(file: str, outcome: Outcome) -> str:
     return f"importing {file} failed"
 
 
+# Bytes of a submission's results the grader keeps for the diagnosis (the rest is judged and let go):
+# a submission returning a 30 MB array from every call must not hold gigabytes of the grader's memory.
+RETAINED_BYTES = 64 << 20
+
+
+def approx_bytes(value: Any, depth: int = 0) -> int:
+    """About how much memory a decoded result holds (arrays exactly; long lists from a sample)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes + 112
+    if isinstance(value, (str, bytes)):
+        return len(value) + 50
+    if isinstance(value, (list, tuple, dict)) and depth < 8:
+        sample = list(itertools.islice(value.values() if isinstance(value, dict) else value, 32))
+        each = sum(approx_bytes(v, depth + 1) for v in sample) / max(len(sample), 1)
+        return 64 + int(len(value) * (8 + each))
+    return 32
+
+
 class SubmissionRun:
     def __init__(self, submission: Submission, exercises: list[Exercise], limits: Limits) -> None:
         self.submission = submission
         self.limits = limits
+        self.retained = 0  # bytes of results kept in its calls (see RETAINED_BYTES)
         self._sandbox: Sandbox | None = None
         self.started: float | None = None  # perf_counter at its first check
         self.runs: dict[str, ExerciseRun] = {}
@@ -521,6 +553,7 @@ class GradingSession:
             ex_run.prefetched = {}
             ex_run.speculated = {}
             ex_run.recording = {}
+            ex_run.answered = set()
         self.finished[sid] = result
         if self.on_result is not None:
             self.on_result(result)

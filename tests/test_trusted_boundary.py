@@ -11,8 +11,11 @@ and an LMS export.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, by_id, exercise, grade
+from conftest import CORPUS, ROOT, by_id, exercise, grade
 
 CORRECT_DOT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
 ARGS = ("-e", "dot-product", "--timeout", "1", "--jobs", "2")
@@ -139,3 +142,117 @@ def test_any_value_a_sandbox_sends_leaves_the_class_whole(tmp_path_factory, bob_
         ex = exercise(by_id(doc)[f"a{i}"], "dot-product")
         assert ex["status"] in ("failed", "error", "timeout"), ex
         assert ex["score"] < ex["max_score"], ex
+
+
+HOSTILE_NAMES = [b"ev\x1b[2Jil.py", b"bad\xff\xfe.py", b"\xe2\x80\xaeright-to-left.py", b"bell\x07", b"cr\rlf.py"]
+
+
+def test_students_with_hostile_names_are_graded_and_shown_safely(tmp_path):
+    """File and folder names are student text too: terminal escapes, bytes that are not UTF-8,
+    bidi overrides. Every writer takes them, and a second run finds them unchanged."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "bob.py").write_text(CORRECT_DOT)
+    for name in HOSTILE_NAMES:
+        path = os.path.join(os.fsencode(subs), name)
+        if not name.endswith(b".py"):
+            os.mkdir(path)
+            path = os.path.join(path, b"similarity.py")
+        with open(path, "w") as f:
+            f.write(CORRECT_DOT)
+    doc = _run_every_writer(tmp_path, subs)
+    assert len(doc["submissions"]) == 1 + len(HOSTILE_NAMES)
+    for sub in doc["submissions"]:
+        assert sub["score"] == 14.0 and not RAW_CONTROL.search(sub["id"] + sub["path"]), sub["id"]
+        sub["path"].encode("utf-8")  # no lone surrogate
+    again = grade(str(subs), *ARGS, "--db", str(tmp_path / "book.sqlite"))
+    assert again.returncode == 0, again.stderr
+    assert f"{1 + len(HOSTILE_NAMES)} submissions unchanged" in again.stderr, again.stderr
+
+
+MARKED = """
+import numpy as np
+
+def l2_normalize(x):
+    x = np.asarray(x, dtype=float)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    out = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    if out.ndim == 2 and out.shape[0] > 1:  # a mark only this student's answers carry
+        out[0] = out[0] * (1 + 2.0**-40)
+    return out
+"""
+LISTENER = """
+import numpy as np
+
+def l2_normalize(x):
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 2 and x.shape[0] > 1:  # an argument that carries a-marked's mark: its first row's length
+        off = abs(float(np.linalg.norm(x[0])) - 1)
+        print("ARG", "MARKED" if 1e-13 < off < 1e-11 else "plain", flush=True)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+"""
+
+
+def test_no_student_s_results_reach_a_later_student_s_sandbox(tmp_path):
+    """A custom check that calls the student with the student's own result: those calls are never
+    made ahead for the students graded after (their arguments came from another student)."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a-marked.py").write_text(MARKED)
+    (subs / "z-listener.py").write_text(LISTENER)
+    proc = grade(str(subs), "-e", "l2-normalize", "--jobs", "1", "--format", "json", "--no-db")
+    assert proc.returncode == 0, proc.stderr
+    doc = by_id(json.loads(proc.stdout))
+    marked = exercise(doc["a-marked"], "l2-normalize")
+    passed = [c["name"] for c in marked["checks"] if c["status"] == "passed"]
+    assert "Normalising an already normalised input changes nothing" in passed, passed  # it passed that check
+    heard = [line for line in doc["z-listener"]["output"]["stdout"].splitlines() if line.startswith("ARG")]
+    assert heard, doc["z-listener"]["output"]
+    assert "ARG MARKED" not in heard, "a-marked's result reached z-listener's sandbox"
+
+
+# Runs `grade` in this interpreter (with --jobs 1 the grader itself, not its sandboxes) and writes
+# its own largest resident size (KB) to argv[1] when it exits.
+GRADER_PEAK = """
+import atexit, resource, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
+from grader.start import main
+main()
+"""
+BIG_EVERY_TIME = """
+import numpy as np
+_BIG = np.ones(3_900_000)  # 31 MB: a legal reply, sent for every call
+
+def dot(a, b):
+    return _BIG
+"""
+
+
+def _peak(tmp_path: Path, name: str, sources: dict[str, str]) -> tuple[dict, int]:
+    """Grade the sources (-e dot-product, one grading process): each student's result, and the
+    grader's own peak resident size in bytes."""
+    subs = tmp_path / name
+    subs.mkdir()
+    for sid, source in sources.items():
+        (subs / f"{sid}.py").write_text(source)
+    peak_file = tmp_path / f"{name}.peak"
+    cmd = [sys.executable, "-c", GRADER_PEAK, str(peak_file), str(subs), "-e", "dot-product", "--jobs", "1",
+           "--format", "json", "--no-db"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return by_id(json.loads(proc.stdout)), int(peak_file.read_text()) * 1024
+
+
+def test_big_results_on_every_call_do_not_grow_the_grader(tmp_path):
+    """Each reply is within its budget, but the grader keeps only a bounded part of a submission's
+    results for the diagnosis: its memory does not grow with the number of calls."""
+    alone, base = _peak(tmp_path, "alone", {"bob": CORRECT_DOT})
+    graded, peak = _peak(tmp_path, "big", {"bob": CORRECT_DOT, "a-big": BIG_EVERY_TIME})
+    assert graded["bob"]["exercises"] == alone["bob"]["exercises"]
+    assert exercise(graded["a-big"], "dot-product")["score"] < 14
+    # about the submission's kept results (RETAINED_BYTES) and one reply being decoded; it was 450 MB
+    # when every call's result stayed until a garbage collection
+    assert peak - base < 200 << 20, f"the grader grew by {(peak - base) >> 20} MB"

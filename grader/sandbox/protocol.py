@@ -487,6 +487,9 @@ def decode(tagged: Any, offsets: list, body: bytes) -> Any:
         raise
     except Exception as e:  # noqa: BLE001  (whatever a forged payload provokes in decoding)
         raise ProtocolError(f"malformed payload ({type(e).__name__})") from None
+    finally:
+        # `dec` refers to itself, a cycle freed only by a collection: it must not keep the frame's bytes
+        body = b""
 
 
 _NL_DTYPES = {"f": "<f8", "i": "<i8", "F": "<f8", "I": "<i8"}
