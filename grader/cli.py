@@ -20,6 +20,7 @@ from .exercise import ID_RE, Exercise, builtin_course, load_exercises
 from .feedback import Feedback
 from .gradebook import Gradebook, default_path
 from .grading import Options
+from .hidden import hideable
 from .pool import grade
 from .report import MARK, RunReport
 from .results import SubmissionResult
@@ -190,8 +191,9 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
         if book is not None:
             book.start_run(exercises, submissions)
             # the gradebook's folder is no sandbox's business either
-            options = dataclasses.replace(options, limits=dataclasses.replace(
-                options.limits, hide=(*options.limits.hide, str(book.path.parent))))
+            if hideable(str(book.path.parent)):
+                options = dataclasses.replace(options, limits=dataclasses.replace(
+                    options.limits, hide=(*options.limits.hide, str(book.path.parent))))
             todo = []
             for i, s in enumerate(subs):
                 stored = None if regrade else book.unchanged(s)
@@ -236,7 +238,7 @@ def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
           strict_sandbox: bool, unsafe: bool) -> None:
     """Grade one submission (a folder or a .py file); exit 1 if any check failed."""
     exercises = _load(exercises_dir, exercise_ids)
-    sub = load_submission(path)
+    sub = load_submission(path, platform=True)
     options = _options(timeout, submission_timeout, memory, 1, templates)
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox, unsafe)

@@ -22,6 +22,7 @@ from .errors import GraderError
 from .exercise import Exercise
 from .results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult, judged
 from .submissions import Submission
+from .text import safe
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -136,7 +137,7 @@ def exercise_file_hash(ex: Exercise) -> str:
 def content_hash(sub: Submission) -> str:
     h = hashlib.sha256()
     for f in sorted(sub.files, key=lambda f: f.path):
-        h.update(f.path.encode() + b"\0" + f.data + b"\0")
+        h.update(f.path.encode("utf-8", "surrogateescape") + b"\0" + f.data + b"\0")
     for name, text in sorted(sub.answers):
         h.update(name.encode() + b"\0" + (text or "").encode() + b"\0")
     return h.hexdigest()[:32]
@@ -217,7 +218,7 @@ class Gradebook:
         row = self.db.execute(
             "SELECT content_hash, exercises_hash, grader_version, path, result FROM submissions "
             "WHERE student = ? ORDER BY id DESC LIMIT 1", (sub.id,)).fetchone()
-        if row is None or tuple(row[:4]) != (content_hash(sub), self.exercises_hash, grader_version(), str(sub.path)):
+        if row is None or tuple(row[:4]) != (content_hash(sub), self.exercises_hash, grader_version(), safe(sub.path)):
             return None
         stored = result_from_json(json.loads(row[4]))
         return stored if judged(stored) else None
@@ -230,7 +231,7 @@ class Gradebook:
                 "INSERT INTO submissions (run_id, student, path, content_hash, exercises_hash, grader_version, "
                 "graded_at, score, max_score, seconds, name, lms_id, late, submitted_at, result) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.run_id, result.id, result.path, content_hash(sub) if sub else "", self.exercises_hash,
+                (self.run_id, result.id, safe(result.path), content_hash(sub) if sub else "", self.exercises_hash,
                  grader_version(), _now(), result.score, result.max_score, result.seconds, meta.get("name"),
                  meta.get("lms_id"), int(bool(meta.get("late"))), meta.get("submitted_at"),
                  as_json if as_json is not None else json.dumps(result.to_dict(), default=str)))

@@ -44,6 +44,12 @@ def _needed() -> list[str]:
     return sorted({*visible_roots(), *(os.path.realpath(p) for p in libraries if p and os.path.isdir(p))})
 
 
+def hideable(folder: str) -> bool:
+    """Can this folder be hidden from sandboxes without hiding what they need (the Python installation)?"""
+    real = os.path.realpath(folder)
+    return real != "/" and not any(_within(n, real) for n in _needed())
+
+
 def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 

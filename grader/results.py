@@ -84,7 +84,7 @@ class SubmissionResult:
         return all(e.status == "passed" for e in self.exercises)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path, "score": self.score, "max_score": self.max_score,
+        return {"id": self.id, "path": safe(self.path), "score": self.score, "max_score": self.max_score,
                 "seconds": round(self.seconds, 4), "sandbox": list(self.sandbox), "student": dict(self.meta),
                 "warnings": list(self.warnings),
                 "exercises": [e.to_dict() for e in self.exercises],

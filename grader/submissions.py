@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import json
 import re
@@ -15,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import SubmissionError
 from .exercise import Exercise
+from .text import safe
 
 MAX_FILE_BYTES = 1_000_000
 MAX_FILES = 200
@@ -147,9 +149,27 @@ def discover(folder: str | Path) -> list[Submission]:
     return subs
 
 
-def load_submission(path: str | Path) -> Submission:
-    """One submission: a folder, a single .py or .ipynb file, or a .zip."""
+def load_submission(path: str | Path, platform: bool = False) -> Submission:
+    """One submission: a folder, a single .py or .ipynb file, or a .zip.
+
+    `platform`: the submission is a course platform's, laid out as the platform writes it; a
+    folder's identity then comes from Gradescope's metadata file beside it (the autograder's
+    /autograder/submission_metadata.json next to /autograder/submission/). Never from inside a
+    submission: what is in it, its student wrote.
+    """
     path = Path(path)
+    if platform and path.is_dir() and (path.parent / GRADESCOPE_METADATA).is_file():
+        sub = load_submission(path)
+        problems: list[str] = list(sub.problems)
+        try:
+            data = (path.parent / GRADESCOPE_METADATA).read_bytes()[:MAX_FILE_BYTES]
+        except OSError as e:
+            data = None
+            problems.append(f"{GRADESCOPE_METADATA}: cannot be read ({e.strerror}); identity unknown")
+        meta = _gradescope_meta(data, problems) if data is not None else {}
+        sid = str(meta.get("lms_id") or meta.get("email") or sub.id)
+        return dataclasses.replace(sub, id=safe(sid, 200), problems=tuple(problems),
+                                   meta=tuple({**dict(sub.meta), **meta}.items()))
     if path.is_file():
         if path.suffix in (".py", ".ipynb"):
             return _build(path.stem, path, _read_members([(path.name, path)]), [], {})
@@ -252,7 +272,8 @@ def _build(sid: str, path: Path, entries: list[Entry], problems: list[str], meta
         if name in ANSWER_NAMES and "/" not in rel:
             answers.append((name, _text(data)))
         elif name == GRADESCOPE_METADATA and "/" not in rel:
-            meta = {**_gradescope_meta(data, problems), **meta}
+            problems.append(f"{rel}: ignored (a student's identity comes from the platform, never from "
+                            "their own files)")
         elif rel.endswith(".py"):
             files.append(SourceFile(rel, data or b"", problem))
         elif rel.endswith(".ipynb"):
@@ -267,7 +288,7 @@ def _build(sid: str, path: Path, entries: list[Entry], problems: list[str], meta
                 files.append(SourceFile(target, source, error, rel))
     if len(files) > MAX_FILES:
         raise SubmissionError(f"{path}: more than {MAX_FILES} Python files")
-    return Submission(sid, path, tuple(files), tuple(answers), tuple(problems), tuple(meta.items()))
+    return Submission(safe(sid, 200), path, tuple(files), tuple(answers), tuple(problems), tuple(meta.items()))
 
 
 def _text(data: bytes | None) -> str | None:

@@ -59,7 +59,7 @@ def test_gradescope_zip_installs_and_grades_in_a_fake_autograder(tmp_path):
 
     (root / "submission").mkdir()
     shutil.copy(WRONG, root / "submission" / "similarity.py")
-    (root / "submission" / "submission_metadata.json").write_text(json.dumps(
+    (root / "submission_metadata.json").write_text(json.dumps(  # Gradescope writes it beside submission/
         {"id": 1, "created_at": "2026-11-24T10:00:00Z", "users": [{"email": "c@x.edu", "id": 7, "name": "Carla"}]}))
     run = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, capture_output=True, text=True,
                          timeout=300, env=_env(AUTOGRADER_ROOT=str(root)))

@@ -167,7 +167,7 @@ def test_gradescope_metadata_gives_identity_and_time(tmp_path):
     sub = tmp_path / "submission"
     sub.mkdir()
     (sub / "similarity.py").write_text(DOT)
-    (sub / "submission_metadata.json").write_text(json.dumps({
+    (tmp_path / "submission_metadata.json").write_text(json.dumps({  # beside submission/, as Gradescope lays it
         "id": 123, "created_at": "2026-11-20T10:00:00.000000-08:00",
         "users": [{"email": "ada@example.edu", "id": 4242, "name": "Ada Lovelace"}]}))
     proc = grade("check", str(sub), "-e", "dot-product", "--format", "json")
@@ -181,11 +181,26 @@ def test_broken_gradescope_metadata_is_a_warning_not_a_crash(tmp_path):
     sub = tmp_path / "submission"
     sub.mkdir()
     (sub / "similarity.py").write_text(DOT)
-    (sub / "submission_metadata.json").write_text("{not json")
+    (tmp_path / "submission_metadata.json").write_text("{not json")
     proc = grade("check", str(sub), "-e", "dot-product", "--format", "json")
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["submissions"][0]["warnings"] == [
         "submission_metadata.json: not the expected JSON (JSONDecodeError); identity unknown"]
+
+
+def test_metadata_inside_a_submission_is_the_student_s_and_gives_no_identity(tmp_path):
+    """A student who uploads a metadata file naming someone else takes nobody's identity, in a
+    class folder or on a platform."""
+    forged = json.dumps({"users": [{"name": "Bob Builder", "id": "111", "email": "bob@x.edu"}]})
+    for sub in (tmp_path / "class" / "mal", tmp_path / "submission"):
+        sub.mkdir(parents=True)
+        (sub / "similarity.py").write_text(DOT)
+        (sub / "submission_metadata.json").write_text(forged)
+    doc = grade_json(str(tmp_path / "class"), "-e", "dot-product")
+    single = json.loads(grade("check", str(tmp_path / "submission"), "-e", "dot-product", "--format", "json").stdout)
+    for result in (by_id(doc)["mal"], single["submissions"][0]):
+        assert "111" not in json.dumps(result["student"]) and "Bob" not in json.dumps(result["student"])
+        assert any("submission_metadata.json: ignored" in w for w in result["warnings"]), result["warnings"]
 
 
 def test_io_of_a_zip_never_writes_beside_it(tmp_path):
