@@ -146,6 +146,11 @@ def discover(folder: str | Path) -> list[Submission]:
     if not subs:
         raise SubmissionError(f"{folder}: no submissions found (expected one subfolder, .py, .ipynb or .zip per student)")
     subs.sort(key=lambda s: s.id)
+    for a, b in zip(subs, subs[1:], strict=False):
+        if a.id == b.id:  # one gradebook row per student: one of them would be lost
+            clash = sorted(safe(s.path.name, 100) for s in subs if s.id == a.id)
+            raise SubmissionError(f"{folder}: {' and '.join(clash)} are all the submission of `{a.id}`; "
+                                  "keep one of them, or rename the others")
     return subs
 
 

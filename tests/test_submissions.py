@@ -85,3 +85,15 @@ def test_last_definition_wins_and_helper_modules_import(tmp_path):
     doc = grade_json(str(tmp_path / "subs"), "-e", "dot-product")
     result = exercise(by_id(doc)["kim"], "dot-product")
     assert result["status"] == "passed" and result["file"] == "similarity.py"
+
+
+def test_two_entries_of_one_student_are_refused_by_name(tmp_path):
+    """bob.py and bob/ are both `bob`: one result would overwrite the other; the teacher is told."""
+    (tmp_path / "bob.py").write_text("def dot(a, b):\n    return 0.0\n")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "similarity.py").write_text("def dot(a, b):\n    return 0.0\n")
+    (tmp_path / "carla.py").write_text("def dot(a, b):\n    return 0.0\n")
+    with pytest.raises(SubmissionError) as refused:
+        discover(tmp_path)
+    assert str(refused.value) == (f"{tmp_path}: bob and bob.py are all the submission of `bob`; "
+                                  "keep one of them, or rename the others")

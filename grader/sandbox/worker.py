@@ -77,8 +77,9 @@ def _describe(exc: BaseException, root: str) -> dict[str, Any]:
         message = str(exc)[:2000]
     except BaseException:
         message = "(the exception's message could not be shown)"
-    mro = [c.__name__ for c in type(exc).__mro__]
-    return {"type": type(exc).__name__, "mro": mro, "message": message, "where": _where(exc.__traceback__, root)}
+    mro = [str(c.__name__)[:100] for c in type(exc).__mro__[:20]]
+    return {"type": str(type(exc).__name__)[:100], "mro": mro, "message": message,
+            "where": _where(exc.__traceback__, root)[:300]}
 
 
 def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[str]] = ([], [])) -> None:
@@ -170,6 +171,8 @@ def _weight(value: Any, depth: int = 0) -> int:
         if depth < 3 and value and type(value[0]) in (list, tuple, np.ndarray):
             return 8 * len(value) + sum(_weight(v, depth + 1) for v in value[:1000]) * max(1, len(value) // 1000)
         return 8 * len(value)
+    if t is str:
+        return 16 + len(value)
     return 16
 
 
