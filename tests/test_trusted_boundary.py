@@ -16,6 +16,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -256,3 +257,28 @@ def test_big_results_on_every_call_do_not_grow_the_grader(tmp_path):
     # about the submission's kept results (RETAINED_BYTES) and one reply being decoded; it was 450 MB
     # when every call's result stayed until a garbage collection
     assert peak - base < 200 << 20, f"the grader grew by {(peak - base) >> 20} MB"
+
+
+def test_an_unprivileged_grader_takes_the_same_hostile_values(bob_alone):
+    """The boundary does not depend on root: the explicit example's class graded as uid 65534."""
+    from test_hostile import _as_nobody
+
+    nobody, env, python = _as_nobody()
+    students = [("\ud800\x1b[2J", "return 10**400"),
+                ("", "raise type('E\\x1b]0;t\\x07', (Exception,), {})('\\ud800')"),
+                ("\u202e", "return np.zeros((2,), dtype='m8[s]')"),
+                ("", "return functools.reduce(lambda x, _: [x], range(300), 0.5)")]
+    with tempfile.TemporaryDirectory(prefix="grader-test-nobody-") as shared:  # tmp_path is root's alone
+        subs = Path(shared) / "subs"
+        subs.mkdir()
+        (subs / "bob.py").write_text(CORRECT_DOT)
+        for i, (printed, body) in enumerate(students):
+            (subs / f"a{i}.py").write_text(_source(printed, body))
+        for path in [Path(shared), *Path(shared).rglob("*")]:
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        proc = subprocess.run([*nobody, python, "-m", "grader", str(subs), *ARGS, "--format", "json", "--no-db"],
+                              cwd=ROOT, env={**env, "TMPDIR": shared}, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    doc = json.loads(proc.stdout)
+    assert _bob(doc) == bob_alone
+    assert all(exercise(by_id(doc)[f"a{i}"], "dot-product")["status"] != "passed" for i in range(len(students)))
