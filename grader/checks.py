@@ -39,7 +39,7 @@ from .results import CheckResult, ExerciseResult, SubmissionResult, unjudged
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
 from .sandbox.protocol import Encoded, Opaque, identical, sent_as_is
 from .submissions import Location, Submission, load_submission, locate
-from .text import safe_fields
+from .text import is_safe, safe_fields
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 MUTATION_CHECK = "does not modify its arguments"
@@ -231,6 +231,9 @@ def _load_message(file: str, outcome: Outcome) -> str:
 RETAINED_BYTES = 64 << 20
 
 
+_FLAT = frozenset({float, int, bool, np.float64, np.int64})
+
+
 def approx_bytes(value: Any, depth: int = 0) -> int:
     """About how much memory a decoded result holds (arrays exactly; long lists from a sample)."""
     if isinstance(value, np.ndarray):
@@ -238,6 +241,8 @@ def approx_bytes(value: Any, depth: int = 0) -> int:
     if isinstance(value, (str, bytes)):
         return len(value) + 50
     if isinstance(value, (list, tuple, dict)) and depth < 8:
+        if value and type(value) is not dict and type(value[0]) in _FLAT:
+            return 64 + 40 * len(value)  # a row of numbers: a pointer and a number object each
         sample = list(itertools.islice(value.values() if isinstance(value, dict) else value, 32))
         each = sum(approx_bytes(v, depth + 1) for v in sample) / max(len(sample), 1)
         return 64 + int(len(value) * (8 + each))
@@ -636,7 +641,15 @@ def failure_of(e: BaseException) -> tuple[str, str]:
 
 
 def _safe_result(result: SubmissionResult) -> SubmissionResult:
-    """Every text of the result made safe (see text.safe) but its path, which callers match on."""
+    """Every text of the result made safe (see text.safe) but its path, which callers match on.
+    Text from a sandbox is made safe where it arrives: this is the last look, walked in full only
+    when something in it is not safe."""
+    texts = [result.id, result.stdout, result.stderr, *result.warnings, *(str(v) for _, v in result.meta)]
+    for ex in result.exercises:
+        texts += [ex.file or "", ex.message, ex.observation, ex.feedback, *(c.message for c in ex.checks),
+                  *(m.evidence + m.explanation for m in ex.misconceptions)]
+    if is_safe("\n".join(texts)):
+        return result
     return dataclasses.replace(safe_fields(dataclasses.replace(result, path="")), path=result.path)
 
 

@@ -24,7 +24,7 @@ from .hidden import hideable
 from .pool import grade
 from .report import MARK, RunReport
 from .results import SubmissionResult
-from .sandbox.host import Limits, probe
+from .sandbox.host import Limits, probe, shutdown
 from .submissions import discover, load_submission
 
 
@@ -182,6 +182,8 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
     options = _options(timeout, submission_timeout, memory, jobs, templates)
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox, unsafe)
+    if jobs > 1 and len(subs) > 1:
+        shutdown()  # the probe's zygote: the grading workers start their own
     index = {str(s.path): i for i, s in enumerate(subs)}
     by_path = {str(s.path): s for s in subs}
     report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
