@@ -111,6 +111,8 @@ def test_github_classroom_workflow_step_produces_the_reporter_input(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "grade").write_text(f'#!/bin/sh\nexec {shutil.which("grade")} "$@" -e dot-product\n')
     (bin_dir / "grade").chmod(0o755)
+    (bin_dir / "sudo").write_text('#!/bin/sh\nexec "$@"\n')  # the runner's passwordless sudo; the tests run as root
+    (bin_dir / "sudo").chmod(0o755)
     env = _env(GITHUB_OUTPUT=str(output), PATH=f"{bin_dir}:{os.environ['PATH']}")
     subprocess.run(["bash", "-e", "-c", grade_step["run"]], cwd=repo, env=env, check=True, timeout=300)
     line = output.read_text().strip()
