@@ -347,3 +347,58 @@ def test_every_layout_is_hidden_or_refused(monkeypatch, yaml: str, solution: str
         for p in paths.values():  # whatever a sandbox could see is under a hidden folder
             if str(p).startswith(str(python) + "/"):
                 assert any(str(p).startswith(h + "/") for h in hide), (p, hide)
+
+
+# One hostile student among correct and wrong ones: each kind attacks the trusted side another way.
+HOSTILE = {
+    "unconvertible": textwrap.dedent("""
+        def dot(a, b):
+            if len(a) == len(b) == 2:
+                return 10**400
+            raise type("E\\x1b[2J", (ValueError,), {})("\\ud800 \\x1b]0;owned\\x07")
+    """),
+    "forged-reply": textwrap.dedent("""
+        import os, struct
+
+        def dot(a, b):
+            for fd in range(3, 32):  # whatever it finds open: a reply claiming 4 GB, then garbage
+                try:
+                    os.write(fd, struct.pack("!II", 2**31, 2**31) + b"{" * 4096)
+                except OSError:
+                    pass
+            return 0.0
+    """),
+    "memory-bomb": textwrap.dedent("""
+        def dot(a, b):
+            block = bytearray(8 * 1024**3)
+            return float(len(block))
+    """),
+}
+NEIGHBOURS = sorted((CORPUS / "dot-product").glob("*.py"))[:15] + sorted((CORPUS / "dot-product" / "generic").glob("*.py"))[:4]
+
+
+@as_root
+@pytest.mark.parametrize("mode", ["editable", "wheel"])
+def test_one_hostile_student_leaves_nineteen_neighbours_exactly_as_they_were(installs, tmp_path, mode):
+    python = installs[mode].python
+    assert len(NEIGHBOURS) == 19
+
+    def graded(hostile: str | None) -> dict:
+        subs = tmp_path / (hostile or "alone")
+        subs.mkdir()
+        for path in NEIGHBOURS:
+            (subs / f"{path.parent.name}-{path.stem}.py").write_text(path.read_text())
+        if hostile:
+            (subs / "a-hostile.py").write_text(HOSTILE[hostile])
+        proc = _run(python, "-m", "grader", subs, "-e", "dot-product", "--jobs", "2", "--timeout", "1",
+                    "--format", "json", cwd=tmp_path)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        doc = by_id(json.loads(proc.stdout))
+        return {sid: (sub["score"], sub["exercises"], sub["output"]) for sid, sub in doc.items()}
+
+    alone = graded(None)
+    for hostile in HOSTILE:
+        results = graded(hostile)
+        attacker = results.pop("a-hostile")
+        assert attacker[0] < 14, (hostile, attacker)
+        assert results == alone, hostile
