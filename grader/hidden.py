@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from . import DISTRIBUTION
 from .errors import GraderError
 from .exercise import Exercise
 from .sandbox.isolation import SYSTEM_DIRS, python_dirs
@@ -75,7 +76,7 @@ def installed_course() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """
     folders: set[Path] = {PACKAGE / "course", *_checkout_course(PACKAGE.parent)}
     try:
-        dists = list(metadata.distributions(name="grader"))
+        dists = [d for name in (DISTRIBUTION, "grader") for d in metadata.distributions(name=name)]  # and older installs
     except Exception:  # a broken metadata folder elsewhere on sys.path: the scan below still runs
         dists = []
     for dist in dists:

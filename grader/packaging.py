@@ -9,7 +9,7 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
+from . import DISTRIBUTION, __version__
 from .exercise import Exercise, load_exercises
 
 PLATFORMS = Path(__file__).resolve().parent / "platforms"
@@ -31,12 +31,12 @@ def course_files(exercises: list[Exercise]) -> list[Path]:
 def _pyproject() -> str:
     """A pyproject for the embedded grader source, with this installation's dependencies."""
     try:
-        requires = [r for r in (metadata.requires("grader") or []) if "extra ==" not in r]
+        requires = [r for r in (metadata.requires(DISTRIBUTION) or []) if "extra ==" not in r]
     except metadata.PackageNotFoundError:
         requires = ["click>=8.1", "pyyaml>=6.0", "jinja2>=3.1", "numpy>=1.24", "pytest>=7.4", "nbformat>=5.7"]
     deps = "".join(f"  {json.dumps(r)},\n" for r in requires)  # a JSON string is a valid TOML string
     return ("[build-system]\nrequires = [\"hatchling>=1.21\"]\nbuild-backend = \"hatchling.build\"\n\n"
-            f"[project]\nname = \"grader\"\nversion = \"{__version__}\"\nrequires-python = \">=3.10\"\n"
+            f"[project]\nname = \"{DISTRIBUTION}\"\nversion = \"{__version__}\"\nrequires-python = \">=3.10\"\n"
             f"dependencies = [\n{deps}]\n\n[project.scripts]\ngrade = \"grader.start:main\"\n\n"
             "[project.entry-points.pytest11]\ngrader = \"grader.checks\"\n\n"
             "[tool.hatch.build.targets.wheel]\npackages = [\"grader\"]\n")

@@ -122,6 +122,26 @@ def test_github_classroom_workflow_step_produces_the_reporter_input(tmp_path):
     assert result["status"] == "fail" and result["max_score"] > 0
 
 
+def test_github_classroom_step_reports_why_when_the_grader_cannot_run(tmp_path):
+    """A grader that stops before writing its result (here: refused, exit 2) still gives the
+    reporter a result that says why, never an empty output."""
+    workflow = yaml.safe_load((ROOT / "docs" / "github-classroom.yml").read_text())
+    grade_step = next(s for s in workflow["jobs"]["run-autograding-tests"]["steps"] if s.get("id") == "grader")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "grade").write_text("#!/bin/sh\necho 'grade: error: sandboxes cannot be isolated on this machine' >&2\nexit 2\n")
+    (bin_dir / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
+    for tool in ("grade", "sudo"):
+        (bin_dir / tool).chmod(0o755)
+    output = tmp_path / "github_output"
+    env = _env(GITHUB_OUTPUT=str(output), PATH=f"{bin_dir}:{os.environ['PATH']}")
+    subprocess.run(["bash", "-e", "-c", grade_step["run"]], cwd=tmp_path, env=env, check=True, timeout=60)
+    result = json.loads(base64.b64decode(output.read_text().strip()[len("result="):]))
+    jsonschema.validate(result, _schema("github-classroom-result.schema.json"))
+    assert result["status"] == "error"
+    assert result["tests"][0]["message"] == "The grader could not run: grade: error: sandboxes cannot be isolated on this machine"
+
+
 def _canvas_class(tmp_path: Path) -> Path:
     subs = tmp_path / "canvas"
     subs.mkdir()
