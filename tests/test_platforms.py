@@ -70,6 +70,16 @@ def test_gradescope_zip_installs_and_grades_in_a_fake_autograder(tmp_path):
     assert any(t["visibility"] != "visible" for t in results["tests"])  # hidden checks stay hidden
     assert results["score"] < sum(t["max_score"] for t in results["tests"])
 
+    # a run that cannot grade still writes results.json, with grade's own reason
+    shutil.rmtree(root / "source" / "course" / "exercises")
+    broken = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, capture_output=True, text=True,
+                            timeout=300, env=_env(AUTOGRADER_ROOT=str(root)))
+    assert broken.returncode == 0, broken.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, _schema("gradescope-results.schema.json"))
+    assert results["score"] == 0 and "could not grade this submission: grade: error: " in results["output"], results
+    assert "exercises" in results["output"] and "Traceback" not in results["output"]
+
 
 def _prairielearn(tmp_path: Path, exercises: Path, submission: Path) -> tuple[subprocess.CompletedProcess, dict]:
     root = tmp_path / "grade"
@@ -94,7 +104,10 @@ def test_prairielearn_entrypoint_reports_an_ungradable_run_and_still_exits_0(tmp
     proc, results = _prairielearn(tmp_path, tmp_path / "no-such-exercises", WRONG)
     assert proc.returncode == 0
     jsonschema.validate(results, _schema("prairielearn-results.schema.json"))
-    assert results["gradable"] is False and results["format_errors"]
+    assert results["gradable"] is False
+    # the reason, not only an exit status: grade's own one-line error names the missing folder
+    assert results["format_errors"][0].startswith("the grader could not run: grade: error: ")
+    assert "no-such-exercises" in results["format_errors"][0], results
 
 
 def test_github_classroom_workflow_step_produces_the_reporter_input(tmp_path):
