@@ -187,6 +187,22 @@ class BatchContract:
 
 
 RESOURCE_ATTACKERS = {
+    "a-thread-flood": """
+        import threading
+        threading.stack_size(65536)  # small stacks: the address-space limit alone would allow hundreds
+        done, started = threading.Event(), 0
+        try:
+            for _ in range(200):
+                threading.Thread(target=done.wait, daemon=True).start()
+                started += 1
+        except RuntimeError:
+            pass
+        print("THREADS", started, flush=True)
+        done.set()
+
+        def dot(a, b):
+            return 0.0
+    """,
     "a-bytearray-bomb": """
         def dot(a, b):
             block = bytearray(8 * 1024**3)
@@ -281,6 +297,11 @@ class TestResourceAttacks(BatchContract):
         folder = tmp_path_factory.mktemp("resources")
         return run_batch(folder, folder / "markers", RESOURCE_ATTACKERS)
 
+    def test_threads_are_limited(self, batch: Batch):
+        out = batch.stdout("a-thread-flood")
+        assert out.startswith("THREADS "), out
+        assert 0 < int(out.split()[1]) < 64, out  # a few dozen: what numpy needs and far from the pid table
+
     @pytest.mark.parametrize("sid", ["a-bytearray-bomb", "a-list-bomb"])
     def test_a_memory_bomb_ends_in_a_memory_error_or_a_kill(self, batch: Batch, sid: str):
         ex = batch.ex(sid)
@@ -346,6 +367,30 @@ class TestResourceAttacksUnprivileged(TestResourceAttacks):
 
 
 ESCAPE_ATTACKERS = {
+    # first of the class in the zygote it shares with everyone after it: what it changes in the
+    # root they all see, or in the zygote, would reach them (a FIFO as /dev/null hangs the next one)
+    "a-shared-root": with_prelude("""
+        import fcntl, signal
+        attempt("write /persist", lambda: open("/persist", "w").write("left behind"))
+        attempt("make /proc", lambda: os.mkdir("/proc"))
+        attempt("move /dev", lambda: os.rename("/dev", "/dev.old"))
+        attempt("fifo as /dev/null", lambda: (os.unlink("/dev/null"), os.mkfifo("/dev/null")))
+        attempt("move the Python views", lambda: os.rename("/.python-under-tmp", "/.moved"))
+        attempt("replace /lib", lambda: (os.unlink("/lib"), os.symlink("/tmp", "/lib")))
+        r, w = os.pipe()
+        attempt("SIGIO owner", lambda: fcntl.fcntl(r, fcntl.F_SETOWN, 1))
+        attempt("SIGIO signal", lambda: fcntl.fcntl(r, 10, signal.SIGINT))
+
+        def dot(a, b):
+            return 0.0
+    """),
+    "z-after-shared-root": with_prelude("""
+        attempt("read /persist", lambda: open("/persist").read())
+        attempt("/dev/null is a device", lambda: os.path.exists("/dev/null") and not os.path.isfile("/dev/null"))
+
+        def dot(a, b):
+            return 0.0
+    """),
     "a-fork-loop": with_prelude("""
         MARKERS = "__MARKERS__"
         for i in range(20):  # bounded: a fork bomb is out of scope for a test suite
@@ -630,6 +675,14 @@ class TestEscapeAttacks(BatchContract, ProcessAndNetworkContract):
     def test_the_sandbox_leaves_no_file_outside_its_own_folder(self, batch: Batch):
         left = [folder for folder in LEFTOVER_FOLDERS if (Path(folder) / LEFTOVER_NAME).exists()]
         assert left == [], f"{LEFTOVER_NAME} left in {left}; the attacker said:\n{batch.stdout('a-leftover-files')}"
+
+    def test_nothing_a_sandbox_does_to_the_shared_root_reaches_the_next(self, batch: Batch):
+        out = batch.stdout("a-shared-root")
+        for what in ("write /persist", "make /proc", "move /dev", "fifo as /dev/null", "move the Python views",
+                     "replace /lib", "SIGIO owner", "SIGIO signal"):
+            assert f"{what}: refused" in out, out
+        after = batch.stdout("z-after-shared-root")
+        assert "read /persist: refused" in after and "/dev/null is a device: True" in after, after
 
     def test_the_working_folder_holds_the_submission_alone(self, batch: Batch):
         out = batch.stdout("a-working-folder")

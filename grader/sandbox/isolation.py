@@ -142,16 +142,19 @@ def _build_root(new: str, hide: list[str], work: str | None) -> tuple[list[str],
             open(f"{new}/dev/{name}", "w").close()
             libc.mount(f"/proc/self/fd/{fd}".encode(), f"{new}/dev/{name}".encode(), None, MS_BIND, None)
         os.makedirs(new + "/tmp", exist_ok=True)
-        _hide(new, hide)
+        if not _hide(new, hide):
+            return fail("cannot hide the course")
         # Python folders under /tmp (a venv made with mktemp) would vanish under a sandbox's
         # private /tmp: a second view of each, elsewhere, is bound back over it (hidden parts too)
         views = [(f"{UNDER_TMP}/{i}", path) for i, path in enumerate(p for p, _ in sources if p.startswith("/tmp/"))
                  if os.path.isdir(new + path)]  # (second view, the folder under /tmp)
-        _rebind(new, [(path, view) for view, path in views])
+        if not _rebind(new, [(path, view) for view, path in views]):
+            return fail("cannot bind the Python folders under /tmp")
         if work_fd is not None:
             if not _private_tmp(new + "/tmp", 64 << 20):
                 return fail("cannot mount a private /tmp")
-            _rebind(new, views)
+            if not _rebind(new, views):
+                return fail("cannot bind the Python folders under /tmp")
             os.makedirs(new + SANDBOX_CWD, exist_ok=True)
             if libc.mount(f"/proc/self/fd/{work_fd}".encode(), (new + SANDBOX_CWD).encode(), None, MS_BIND | MS_REC, None) != 0:
                 return fail("cannot bind the sandbox folder")
@@ -160,6 +163,10 @@ def _build_root(new: str, hide: list[str], work: str | None) -> tuple[list[str],
     finally:
         for fd in opened:
             os.close(fd)
+    # The root itself read-only: shared by every sandbox of a zygote, and owned (in a user
+    # namespace) by the uid they run as, it must hold nothing one of them could leave for the next
+    if libc.mount(None, new.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None) != 0:
+        return fail("cannot make the new root read-only")
     os.chroot(new)
     os.chdir("/")
     return ["private-filesystem", "private-tmp"], []
@@ -188,14 +195,16 @@ def _read_only(target: str) -> bool:
     return _libc().mount(None, target.encode(), None, flags, None) == 0
 
 
-def _rebind(root: str, pairs: list[tuple[str, str]]) -> None:
+def _rebind(root: str, pairs: list[tuple[str, str]]) -> bool:
     """For each (source, destination): bind `root`+source, with what is mounted inside it, over
     `root`+destination (created if missing), read-only."""
     libc = _libc()
     for source, dest in pairs:
         os.makedirs(root + dest, exist_ok=True)
-        if libc.mount((root + source).encode(), (root + dest).encode(), None, MS_BIND | MS_REC, None) == 0:
-            _read_only(root + dest)
+        if libc.mount((root + source).encode(), (root + dest).encode(), None, MS_BIND | MS_REC, None) != 0:
+            return False
+        _read_only(root + dest)
+    return True
 
 
 def _private_tmp(path: str, size: int) -> bool:
@@ -203,13 +212,16 @@ def _private_tmp(path: str, size: int) -> bool:
                          f"size={size},nr_inodes=4096,mode=1777".encode()) == 0
 
 
-def _hide(root: str, hide: list[str]) -> None:
-    """Cover course copies inside the allowed folders (an installed package's course/) with empty mounts."""
+def _hide(root: str, hide: list[str]) -> bool:
+    """Cover course copies inside the allowed folders (an installed package's course/) with empty
+    mounts; False if one could not be covered."""
     libc = _libc()
     for path in hide:
-        if os.path.isdir(root + path):
-            libc.mount(b"tmpfs", (root + path).encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                       b"size=4k,mode=555")
+        if os.path.isdir(root + path) and libc.mount(b"tmpfs", (root + path).encode(), b"tmpfs",
+                                                     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                                     b"size=4k,mode=555") != 0:
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- zygote and sandbox
@@ -300,10 +312,10 @@ def enter_sandbox(spec: dict[str, Any], files: dict[str, bytes]) -> tuple[list[s
             raise OSError(f"private /tmp: {os.strerror(ctypes.get_errno())}")
         extra = [h for h in hide if h not in _ZYGOTE[2]]
         # the second views of Python folders under /tmp first: the binds below carry the covers
-        _hide("", [view + h[len(path):] for view, path in _UNDER_TMP for h in extra
-                   if h == path or h.startswith(path + "/")])
-        _rebind("", _UNDER_TMP)
-        _hide("", extra)
+        if not (_hide("", [view + h[len(path):] for view, path in _UNDER_TMP for h in extra
+                           if h == path or h.startswith(path + "/")])
+                and _rebind("", _UNDER_TMP) and _hide("", extra)):
+            raise OSError(f"the sandbox's view of the files could not be set up ({os.strerror(ctypes.get_errno())})")
         os.mkdir(SANDBOX_CWD, 0o700)
         cwd = SANDBOX_CWD
         write_files(cwd, files, uid)
@@ -331,7 +343,11 @@ def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
     """As root, become `uid` (no groups) with a process limit; in a user namespace of our own,
     drop every capability in it; else report why not."""
     if _USERNS:
-        return drop_capabilities()
+        # counted per uid within this user namespace: the zygote's two processes, this sandbox and
+        # its threads, and sandboxes of the zygote not yet reaped
+        resource.setrlimit(resource.RLIMIT_NPROC, (2 * MAX_THREADS, 2 * MAX_THREADS))
+        applied, missing = drop_capabilities()
+        return applied + ["process-limit"], missing
     if os.geteuid() != 0:
         return ["unprivileged-user"], []
     if uid is None:

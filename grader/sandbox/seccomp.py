@@ -67,6 +67,7 @@ LOW_32 = 0xFFFFFFFF  # a command the kernel reads as a 32-bit int: compare these
 # Calls denied for some arguments: (layer, why, call, argument, comparison, value). "clear": denied
 # when argument & value == 0; "set": when argument & value == value; "ne": when argument != value;
 # "is": when the low 32 bits equal value.
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
 DENIED_WITH: tuple[tuple[str, str, str, int, str, int], ...] = (
     ("seccomp-no-new-processes", "clone makes threads (CLONE_THREAD) only", "clone", 0, "clear", CLONE_THREAD),
     *(("seccomp-no-new-processes", "clone makes no namespace", "clone", 0, "set", flag) for flag in CLONE_NAMESPACES),
@@ -79,6 +80,10 @@ DENIED_WITH: tuple[tuple[str, str, str, int, str, int], ...] = (
      "personality", 0, "ne", 0),
     *(("seccomp-small-kernel-surface", "no typing into a terminal, no console selection", "ioctl", 1, "is", cmd)
       for cmd in (TIOCSTI, TIOCLINUX)),
+    # a descriptor's owner gets SIGIO (or any signal F_SETSIG names) when it is ready: a signal to
+    # another process by the back door
+    *(("seccomp-no-other-processes", "no signals to others through a descriptor's owner", "fcntl", 1, "is", cmd)
+      for cmd in (F_SETOWN, F_SETSIG, F_SETOWN_EX)),
 )
 # clone3 answers ENOSYS, so that the C library falls back to clone for its threads.
 ENOSYS_CALLS = ("clone3",)

@@ -77,7 +77,15 @@ def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wake
     try:
         os.setsid()
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for sig in range(1, signal.NSIG):  # the sandbox starts with every signal as a process starts
+            if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGINT):
+                try:
+                    signal.signal(sig, signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it at start-up
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         for fd in (control, wakeup, wakeup_read):  # nothing of the zygote's may reach the student
             os.close(fd)
         req_r, resp_w, out_w, err_w = fds
@@ -145,6 +153,11 @@ def serve(control: int) -> None:
     applied, _ = isolation.isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
     if "pid-namespace" in applied:
         _first_process(sock)
+    # Nothing but its own children's ends concerns the zygote: a sandbox that gets a signal through
+    # to it (SIGIO to a descriptor's owner, say) finds it ignored. The grader ends it by its socket.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                signal.SIGIO, signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGWINCH, signal.SIGURG):
+        signal.signal(sig, signal.SIG_IGN)
     # Once for all its sandboxes too: what a sandbox may import (the grader's own modules are
     # forgotten, the sandbox runtime excepted; `grader.sandbox` keeps the parts this module uses
     # as attributes, so the sandboxes need no import to reach them). A sandbox that did this
