@@ -24,6 +24,7 @@ from .hidden import hideable
 from .pool import grade
 from .report import MARK, RunReport
 from .results import SubmissionResult
+from .roster import canvas_assignment, identities, read_roster
 from .sandbox.host import Limits, probe, shutdown
 from .submissions import discover, load_submission
 
@@ -343,27 +344,61 @@ def results_command(submissions: Path | None, db_path: Path | None) -> None:
               help="The gradebook (default: gradebook.sqlite beside SUBMISSIONS, or in this folder).")
 @click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "csv"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV to this file.")
-@click.option("--assignment", help="Canvas: the assignment's title (one column with the total).")
+@click.option("--roster", "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The LMS's own export, to match students: Canvas's gradebook export (Grades → Export), "
+                   "Moodle's grading worksheet (View all submissions → Download grading worksheet).")
+@click.option("--skip", multiple=True, metavar="STUDENT", help="Leave this student (id as `grade results` shows it) "
+              "out of the export (repeatable).")
+@click.option("--assignment", help="Canvas: the assignment's title (its id and points are read from --roster).")
 @click.option("--assignment-id", help="Canvas: the assignment's id (digits): the column `Title (id)` updates it.")
+@click.option("--per-exercise", is_flag=True, help="Canvas: one column per exercise, titled like the exercise, "
+              "instead of one column with the total.")
 @click.option("--max-grade", type=click.FloatRange(0, min_open=True),
-              help="Moodle: the assignment's maximum grade (default: the points of the course).")
+              help="The assignment's points in Canvas or maximum grade in Moodle, to scale the total to "
+                   "(default: the roster's, else the points of the course).")
 def export_command(submissions: Path | None, db_path: Path | None, fmt: str, output: Path | None,
-                   assignment: str | None, assignment_id: str | None, max_grade: float | None) -> None:
-    """Export the gradebook's latest results for an LMS: Canvas or Moodle CSV, or a plain CSV."""
+                   roster_path: Path | None, skip: tuple[str, ...], assignment: str | None,
+                   assignment_id: str | None, per_exercise: bool, max_grade: float | None) -> None:
+    """Export the gradebook's latest results for an LMS: Canvas or Moodle CSV, or a plain CSV.
+
+    Every row of a Canvas or Moodle export carries the student's id on that LMS (from its own
+    download, or matched in --roster); a student without one is refused by name.
+    """
     path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
     if not path.is_file():
         raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
     if assignment_id is not None and not assignment_id.isdigit():
         raise click.BadParameter(f"'{assignment_id}' is not a Canvas assignment id (digits)", param_hint="--assignment-id")
+    if fmt != "canvas" and (assignment or assignment_id or per_exercise):
+        raise click.UsageError("--assignment, --assignment-id and --per-exercise are for --format canvas")
+    if fmt == "csv" and (roster_path is not None or max_grade is not None):
+        raise click.UsageError("--roster and --max-grade are for --format canvas or moodle")
+    if per_exercise and (assignment or assignment_id or max_grade):
+        raise click.UsageError("--per-exercise titles the columns by the exercises, in their points: "
+                               "it takes no --assignment, --assignment-id or --max-grade")
     with Gradebook(path) as book:
         rows = list(book.latest())
+    unknown = sorted(set(skip) - {r.student for r in rows})
+    if unknown:
+        raise GraderError(f"--skip {unknown[0]}: no such student in {path} (`grade results` lists them)")
+    rows = [r for r in rows if r.student not in skip]
     if not rows:
         raise GraderError(f"{path}: no graded submissions to export")
     exercises = [(e.id, e.title, e.max_score) for e in rows[0].result.exercises]
+    roster = read_roster(roster_path) if roster_path is not None else None
+    people = identities(rows, roster, fmt) if roster is not None else None
     if fmt == "canvas":
-        text = outputs.canvas_csv(rows, exercises, assignment=assignment, assignment_id=assignment_id)
+        title, column_id, points = canvas_assignment(roster, assignment, assignment_id)
+        text = outputs.canvas_csv(rows, exercises, identities=people, assignment=title, assignment_id=column_id,
+                                  points=max_grade or points, per_exercise=per_exercise)
+        if column_id is None:
+            named = "one column per exercise" if per_exercise else f"the column {title or 'Grader'!r}"
+            click.echo(f"grade: note: Canvas matches {named} by exact title, else creates a new assignment; "
+                       "--assignment-id (or --assignment with --roster) updates an existing one", err=True)
     elif fmt == "moodle":
-        text = outputs.moodle_csv(rows, max_grade=max_grade or sum(points for _, _, points in exercises))
+        course = sum(points for _, _, points in exercises)
+        text = outputs.moodle_csv(rows, identities=people,
+                                  max_grade=max_grade or (roster.max_grade if roster else None) or course)
     else:
         text = outputs.plain_csv(rows, exercises)
     _write(output, text)

@@ -1,8 +1,8 @@
 """Course-platform outputs: pure functions of the result objects (no I/O, no click).
 
-Formats (facts in shared/PLATFORMS.md): Gradescope results.json, PrairieLearn results.json,
-GitHub Classroom result JSON (and its base64 step output), JUnit XML, and CSV exports of the
-gradebook for Canvas, Moodle's offline grading worksheet and plain spreadsheets.
+Formats: Gradescope results.json, PrairieLearn results.json, GitHub Classroom result JSON (and
+its base64 step output), JUnit XML, and CSV exports of the gradebook for Canvas's gradebook
+import, Moodle's offline grading worksheet and plain spreadsheets.
 
 Every string taken from a submission is untrusted. Each format gets it in a form that is inert
 there: control characters removed (NUL breaks PostgreSQL-backed platforms and XML), Markdown
@@ -23,19 +23,22 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import GraderError
 from .feedback import md_block, md_escape
 from .results import CheckResult, ExerciseResult, SubmissionResult
+from .text import safe
 
 if TYPE_CHECKING:  # the gradebook pulls in sqlite3 and the submission loader: not needed at run time here
     from .gradebook import StoredRow
 
 __all__ = [
-    "GRADESCOPE_VISIBILITIES", "canvas_csv", "clean", "csv_safe", "github_classroom", "github_classroom_output",
-    "gradescope", "junit_xml", "moodle_csv", "plain_csv", "prairielearn", "prairielearn_ungradable", "truncate",
+    "GRADESCOPE_VISIBILITIES", "LmsIdentity", "canvas_csv", "clean", "csv_safe", "download_identity", "github_classroom",
+    "github_classroom_output", "gradescope", "junit_xml", "moodle_csv", "plain_csv", "prairielearn",
+    "prairielearn_ungradable", "truncate",
 ]
 
 GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -372,66 +375,126 @@ def _exercise_scores(row: StoredRow) -> dict[str, ExerciseResult]:
     return {ex.id: ex for ex in row.result.exercises}
 
 
-def _sum_cell(row: StoredRow, ids: Sequence[str]) -> str:
-    """The row's score over these exercises; empty (no score) when none of them was graded."""
+@dataclass(frozen=True)
+class LmsIdentity:
+    """Who a gradebook row is on the LMS, as its importer matches students: `lms_id` is the Canvas
+    user ID or the Moodle participant number (digits); the SIS columns and section are Canvas's."""
+
+    name: str
+    lms_id: str
+    sis_user_id: str = ""
+    sis_login_id: str = ""
+    section: str = ""
+
+
+PLATFORM_NAMES = {"canvas": "Canvas", "moodle": "Moodle"}
+
+
+def download_identity(row: StoredRow, platform: str) -> LmsIdentity | None:
+    """The identity a row carries from the platform's own download (a Canvas download's user ID,
+    a Moodle download's participant number); None for any other row. An id from another platform
+    (a Gradescope user id, a Canvas id in a Moodle export) is never taken for this one's."""
+    meta = dict(row.result.meta)
+    lms = (row.lms_id or "").strip()
+    if meta.get("platform") != platform or not (lms.isascii() and lms.isdigit()):
+        return None
+    return LmsIdentity(row.name or row.student, lms)
+
+
+def name_list(students: Sequence[str], limit: int = 8) -> str:
+    """Students' ids for a one-line message: safe to print, at most `limit` named."""
+    shown = [safe(s, 80) for s in students[:limit]]
+    more = f" and {len(students) - limit} more" if len(students) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _identities(rows: Sequence[StoredRow], platform: str,
+                identities: Mapping[str, LmsIdentity] | None) -> list[LmsIdentity]:
+    """Each row's identity (from `identities` by student id, else from its own download); a row
+    without one is refused by name: a blank id imports nothing."""
+    found: list[LmsIdentity] = []
+    missing: list[str] = []
+    for row in rows:
+        identity = identities.get(row.student) if identities is not None else download_identity(row, platform)
+        if identity is None or not (identity.lms_id.isascii() and identity.lms_id.isdigit()):
+            missing.append(row.student)
+        else:
+            found.append(identity)
+    if missing:
+        name = PLATFORM_NAMES[platform]
+        what = "user ID" if platform == "canvas" else "participant number"
+        roster = "gradebook export" if platform == "canvas" else "grading worksheet"
+        raise GraderError(f"no {name} {what} for {name_list(missing)} (not from a {name} download): pass "
+                          f"--roster with {name}'s {roster} to match them, or leave them out with --skip; "
+                          "nothing written")
+    return found
+
+
+def _scaled(row: StoredRow, ids: Sequence[str], course_points: float, points: float | None) -> str:
+    """The row's score over these exercises, scaled from the course's points to `points` (2
+    decimals, as Canvas keeps them); empty (no score) when none of them was graded."""
     graded = _exercise_scores(row)
     present = [graded[i].score for i in ids if i in graded]
-    return _num(sum(present)) if present else ""
-
-
-def _lms_digits(lms_id: str | None) -> str:
-    s = (lms_id or "").strip()
-    return s if s.isdigit() else ""
+    if not present:
+        return ""
+    total = sum(present)
+    if points is None or course_points <= 0 or points == course_points:
+        return _num(total)
+    return _num(round(min(max(total / course_points * points, 0.0), points), 2))
 
 
 def canvas_csv(rows: Sequence[StoredRow], exercises: Sequence[tuple[str, str, float]], *,
-               assignment: str | None = None, assignment_id: str | None = None) -> str:
+               identities: Mapping[str, LmsIdentity] | None = None, assignment: str | None = None,
+               assignment_id: str | None = None, points: float | None = None, per_exercise: bool = False) -> str:
     """A Canvas gradebook import: `Student,ID,SIS User ID,SIS Login ID,Section`, then assignment
     columns, a `Points Possible` row, one row per student.
 
-    Assignment columns (Canvas matches `Title (digits)` by id, else by exact title, else creates a
-    new assignment with the Points Possible):
-    - `assignment_id` given (digits): ONE column `<assignment or "Grader"> (<id>)` holding the total
-      over `exercises` — the reliable way, it updates that existing assignment;
-    - only `assignment` given: ONE column with that exact title and the total (matched by title,
-      or created);
-    - neither: one column per exercise, titled by the exercise's title (matched by exact title,
-      or created as a new assignment worth the exercise's points).
-    A title that Canvas would misread (ending in "(digits)", or one of its ignored "Current/Final/
-    Override Score|Points|Grade" columns), an empty or a duplicate title raises GraderError.
+    Canvas's importer (lib/gradebook_importer.rb) needs `Student` and `ID` first and `Section` as
+    the last identity column; it finds the student by `ID` (the Canvas user id), then SIS User
+    ID, SIS Login ID, then name. It finds an assignment column by a trailing `(id)`, else by its
+    exact title, and makes any other column a new assignment (with the Points Possible).
 
-    Students: Student = stored name, else the student id; ID = the Canvas user id (`lms_id`, used
-    only if it is all digits — it must come from a Canvas download); SIS columns and Section are
-    empty (Canvas then matches by ID, else by name). A student with none of the exercises graded
-    gets an empty cell (no score).
+    Students: `identities` maps a row's student id to its Canvas identity (a roster's); without
+    it, only rows from a Canvas download have one. A row without a Canvas user id raises
+    GraderError naming it: it would import nothing.
+
+    Columns: ONE by default, `<assignment or "Grader">` with ` (<assignment_id>)` when given,
+    holding the total over `exercises`, scaled to `points` when given (the assignment's points in
+    Canvas). `per_exercise`: one column per exercise title instead (raw points). A title Canvas
+    would misread (ending in "(digits)", or one of its ignored "Current/Final/Override
+    Score|Points|Grade" columns), an empty or a duplicate title raises GraderError.
     """
-    total_points = sum(float(points) for _, _, points in exercises)
+    course_points = sum(float(p) for _, _, p in exercises)
     all_ids = [ex_id for ex_id, _, _ in exercises]
-    if assignment_id is not None:
-        if not re.fullmatch(r"\d+", assignment_id.strip()):
-            raise GraderError(f"Canvas assignment id must be digits (the number in the assignment's URL), not {assignment_id!r}")
-        title = (assignment or "Grader").strip()
-        _check_canvas_title(title, with_id=True)
-        columns = [(f"{title} ({assignment_id.strip()})", all_ids, total_points)]
-    elif assignment is not None:
-        _check_canvas_title(assignment.strip())
-        columns = [(assignment.strip(), all_ids, total_points)]
-    else:
+    if assignment_id is not None and not re.fullmatch(r"\d+", assignment_id.strip()):
+        raise GraderError(f"Canvas assignment id must be digits (the number in the assignment's URL), not {assignment_id!r}")
+    if points is not None and not (math.isfinite(points) and points > 0):
+        raise GraderError(f"the Canvas assignment's points must be a positive number, not {points}")
+    if per_exercise:
+        if assignment is not None or assignment_id is not None or points is not None:
+            raise GraderError("one column per exercise is titled by the exercises: it takes no assignment, id or points")
         columns = []
-        for ex_id, title, points in exercises:
+        for ex_id, title, ex_points in exercises:
             _check_canvas_title(str(title).strip())
-            columns.append((str(title).strip(), [ex_id], float(points)))
+            columns.append((str(title).strip(), [ex_id], float(ex_points), None))
         titles = [c[0] for c in columns]
         duplicates = sorted({t for t in titles if titles.count(t) > 1})
         if duplicates:
             raise GraderError(f"Canvas matches assignments by title, and these titles repeat: {', '.join(duplicates)}")
+    else:
+        title = (assignment or "Grader").strip()
+        _check_canvas_title(title, with_id=assignment_id is not None)
+        header = f"{title} ({assignment_id.strip()})" if assignment_id is not None else title
+        columns = [(header, all_ids, points if points is not None else course_points, points)]
+    people = _identities(rows, "canvas", identities)
 
     identity = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-    out: list[list[str]] = [identity + [csv_safe(title) for title, _, _ in columns],
-                            ["    Points Possible", "", "", "", ""] + [_num(points) for _, _, points in columns]]
-    for row in rows:
-        out.append([csv_safe(row.name or row.student), _lms_digits(row.lms_id), "", "", ""]
-                   + [_sum_cell(row, ids) for _, ids, _ in columns])
+    out: list[list[str]] = [identity + [csv_safe(title) for title, _, _, _ in columns],
+                            ["    Points Possible", "", "", "", ""] + [_num(p) for _, _, p, _ in columns]]
+    for row, who in zip(rows, people, strict=True):
+        out.append([csv_safe(who.name), who.lms_id, csv_safe(who.sis_user_id), csv_safe(who.sis_login_id),
+                    csv_safe(who.section)]
+                   + [_scaled(row, ids, course_points, scale) for _, ids, _, scale in columns])
     return _write_csv(out)
 
 
@@ -449,23 +512,28 @@ MOODLE_HEADER = ("Identifier", "Full name", "Status", "Grade", "Maximum Grade", 
                  "Last modified (submission)", "Last modified (grade)", "Feedback comments")
 
 
-def moodle_csv(rows: Sequence[StoredRow], *, max_grade: float) -> str:
+def moodle_csv(rows: Sequence[StoredRow], *, max_grade: float,
+               identities: Mapping[str, LmsIdentity] | None = None) -> str:
     """Moodle's offline grading worksheet (English headers: the importer matches translated text).
 
-    Identifier = "Participant <lms_id>" (the per-assignment participant id from a Moodle download;
-    empty when unknown, and Moodle skips such rows). Grade = the score scaled to `max_grade`
-    (score / max_score × max_grade, 2 decimals; empty when there are no points). Last modified
-    (grade) = when the grader graded it (ISO 8601, which PHP's strtotime reads): Moodle skips a row
-    whose grade was changed in Moodle more than 60 s after that. Feedback comments = HTML-escaped
-    one-line summary of trusted text only (exercise titles, scores, misconception titles).
+    Moodle's importer (mod/assign/feedback/offline) needs the `Identifier`, `Grade` and `Last
+    modified (grade)` columns and finds the student only by the Identifier, "Participant <n>"
+    with n the assignment's participant number. `identities` maps a row's student id to its
+    identity (a grading worksheet's row); without it, only rows from a Moodle download have one.
+    A row without a participant number raises GraderError naming it: Moodle would skip it.
+
+    Grade = the score scaled to `max_grade` (score / max_score × max_grade, 2 decimals; empty
+    when there are no points). Last modified (grade) = when the grader graded it (ISO 8601, which
+    PHP's strtotime reads): Moodle skips a row whose grade was changed in Moodle more than 60 s
+    after that. Feedback comments = HTML-escaped one-line summary of trusted text only (exercise
+    titles, scores, misconception titles).
     """
     max_grade = float(max_grade)
     if not math.isfinite(max_grade) or max_grade <= 0:
         raise GraderError(f"the Moodle maximum grade must be a positive number, not {max_grade}")
+    people = _identities(rows, "moodle", identities)
     out: list[list[str]] = [list(MOODLE_HEADER)]
-    for row in rows:
-        lms = (row.lms_id or "").strip()
-        identifier = f"Participant {lms}" if lms.isdigit() else (lms if re.fullmatch(r"Participant \d+", lms) else "")
+    for row, who in zip(rows, people, strict=True):
         grade = ""
         if row.max_score > 0 and math.isfinite(row.score):
             grade = _num(round(min(max(row.score / row.max_score * max_grade, 0.0), max_grade), 2))
@@ -475,7 +543,7 @@ def moodle_csv(rows: Sequence[StoredRow], *, max_grade: float) -> str:
             if ex.misconceptions:
                 line += " (" + ", ".join(m.title for m in ex.misconceptions) + ")"
             comments.append(line)
-        out.append([csv_safe(identifier), csv_safe(row.name or row.student),
+        out.append([f"Participant {who.lms_id}", csv_safe(who.name),
                     "Submitted for grading" + (" (late)" if row.late else ""), grade, _num(max_grade), "Yes",
                     "", csv_safe(row.graded_at), csv_safe(html.escape(truncate(clean("; ".join(comments)), 5_000)))])
     return _write_csv(out)

@@ -8,6 +8,7 @@ memory; the output is assembled in submission order at the end.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from . import __version__
 from .feedback import Feedback
 from .results import SubmissionResult
 from .sandbox.host import sandbox_layers
+from .text import UNSAFE
 
 MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "missing": "?"}
 PRETTY_UP_TO = 20  # submissions; a larger JSON document is compact (and C-fast to write)
@@ -45,7 +47,7 @@ class RunReport:
         if result.sandbox:
             self.layers = list(result.sandbox) if self.layers is None else [x for x in self.layers if x in result.sandbox]
         if self.feedback_dir is not None:
-            _atomic_write(self.feedback_dir / f"{result.id}.md", self.feedback.render("submission.md.j2", sub=result))
+            _atomic_write(self.feedback_dir / feedback_name(result), self.feedback.render("submission.md.j2", sub=result))
         if self.fmt in ("json", "junit"):
             if self.fmt == "json" and len(self.ids) <= PRETTY_UP_TO:
                 self.small[index] = result
@@ -97,6 +99,43 @@ class RunReport:
 
     def close(self) -> None:
         shutil.rmtree(self.spool, ignore_errors=True)
+
+
+_NOT_IN_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|_]+")
+
+
+def feedback_name(result: SubmissionResult) -> str:
+    """The feedback file's name: `<id>.md`, or for a submission from a Canvas or Moodle download
+    the name that platform's bulk upload of feedback files reads the student from.
+
+    - Moodle (assign "Feedback files" → Upload multiple feedback files in a zip;
+      mod/assign/feedback/file/importziplib.php): the name split at `_` must give the full name,
+      the participant number, the plugin `assignfeedback` `file`, then the file's own name:
+      `Jane Doe_1234_assignfeedback_file_feedback.md`.
+    - Canvas (the assignment's Re-Upload Submissions, which attaches each file as a comment;
+      Assignment#infer_comment_context_from_filename): the first two all-digit `_` parts are the
+      user id and the id of a file of that student's submission: `doejane_5551_908877_feedback.md`.
+      Needs the file id (`attachment_id`) from the download; without it, `<id>.md`.
+    """
+    meta = dict(result.meta)
+    platform, lms = meta.get("platform"), str(meta.get("lms_id") or "")
+    name = _NOT_IN_NAME.sub(" ", UNSAFE.sub(" ", str(meta.get("name") or ""))).strip(" .~")
+    if platform == "moodle" and _digits(lms):
+        return f"{_cut(name) or 'Participant'}_{lms}_assignfeedback_file_feedback.md"
+    attachment = str(meta.get("attachment_id") or "")
+    if platform == "canvas" and _digits(lms) and _digits(attachment):
+        canvas_name = _cut(re.sub(r"\W+", "", name.casefold()))
+        return f"{canvas_name if canvas_name and not canvas_name.isdigit() else 'student'}_{lms}_{attachment}_feedback.md"
+    return f"{result.id}.md"
+
+
+def _cut(name: str) -> str:
+    """At most 150 bytes of UTF-8: with the ids and suffix, a file name stays under 255 bytes."""
+    return name.encode()[:150].decode(errors="ignore").strip()
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -390,11 +391,22 @@ def parse(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
+# every row matched (as a roster would): the hostile student id and name reach the identity cells
+IDENTITIES = {r.student: outputs.LmsIdentity(r.name or r.student, str(100 + i), sis_login_id=r.student, section="A")
+              for i, r in enumerate(ROWS)}
+
+
+def from_download(result: SubmissionResult, platform: str, lms_id: str, name: str) -> StoredRow:
+    """A gradebook row as a Canvas or Moodle download records it."""
+    result = dataclasses.replace(result, meta=(("name", name), ("lms_id", lms_id), ("platform", platform)))
+    return stored(result, name, lms_id)
+
+
 @pytest.mark.parametrize("export", [
     lambda: outputs.plain_csv(ROWS, EXERCISES),
-    lambda: outputs.canvas_csv(ROWS, EXERCISES, assignment="Homework 1", assignment_id="1234"),
-    lambda: outputs.canvas_csv(ROWS, EXERCISES),
-    lambda: outputs.moodle_csv(ROWS, max_grade=100),
+    lambda: outputs.canvas_csv(ROWS, EXERCISES, identities=IDENTITIES, assignment="Homework 1", assignment_id="1234"),
+    lambda: outputs.canvas_csv(ROWS, EXERCISES, identities=IDENTITIES, per_exercise=True),
+    lambda: outputs.moodle_csv(ROWS, max_grade=100, identities=IDENTITIES),
 ], ids=["plain", "canvas-id", "canvas-titles", "moodle"])
 def test_csv_cells_are_injection_safe(export) -> None:
     table = parse(export())
@@ -427,54 +439,74 @@ def test_plain_csv() -> None:
         assert sum(graded) == pytest.approx(float(row[1]))
 
 
+CANVAS_ROWS = [from_download(PASSED, "canvas", "5551", "liddellalice"), from_download(MISCONCEPTION, "canvas", "6662", "doebob")]
+
+
 def test_canvas_csv_follows_the_importer_rules() -> None:
-    table = parse(outputs.canvas_csv(ROWS, EXERCISES, assignment="Homework 1", assignment_id="1234"))
+    table = parse(outputs.canvas_csv(CANVAS_ROWS, EXERCISES, assignment="Homework 1", assignment_id="1234"))
     header, points = table[0], table[1]
     assert "Student" in header[0] and "ID" in header[1]
     section = header.index("Section")
     assert header[1:section] in (["ID"], ["ID", "SIS User ID", "SIS Login ID"], ["ID", "SIS Login ID"])
-    assignments = header[section + 1:]
-    assert assignments == ["Homework 1 (1234)"]
-    assert all(re.fullmatch(r".+ \(\d+\)", a) for a in assignments)
+    assert header[section + 1:] == ["Homework 1 (1234)"]
     assert "Points Possible" in points[0] and points[section + 1:] == ["7"]
-    rows = {row[0]: row for row in table[2:]}
-    assert len(rows) == len(ROWS)
-    assert rows["Alice Liddell"][1] == "5551" and rows["Alice Liddell"][-1] == "7"
-    assert rows["Doe, Bob"][1] == "" and rows["Doe, Bob"][-1] == "5"
-    assert rows['\'=HYPERLINK("http://x","click")'][1] == ""  # an lms id that is not a Canvas user id
-    assert all(row[section] == "" for row in table[2:])
+    rows = {row[1]: row for row in table[2:]}
+    assert set(rows) == {"5551", "6662"}  # the Canvas user ids from the download: how Canvas finds them
+    assert rows["5551"][-1] == "7" and rows["6662"][-1] == "5"
+
+
+def test_canvas_csv_refuses_a_row_without_a_canvas_user_id() -> None:
+    # a Moodle participant number, a Gradescope user id and no id at all: none is a Canvas user id
+    others = [from_download(TIMEOUT_HIDDEN, "moodle", "77", "Carol"), from_download(HOSTILE_RESULT, "gradescope", "12", "M"),
+              stored(PASSED, "Alice Liddell", "5551")]
+    for row in others:
+        with pytest.raises(GraderError, match=re.escape(row.student)):
+            outputs.canvas_csv([*CANVAS_ROWS, row], EXERCISES)
+
+
+def test_canvas_csv_one_column_scaled_to_the_assignment_points() -> None:
+    table = parse(outputs.canvas_csv(CANVAS_ROWS, EXERCISES, assignment_id="1234", points=100))
+    assert table[0][5:] == ["Grader (1234)"] and table[1][5:] == ["100"]
+    assert {row[1]: row[5] for row in table[2:]} == {"5551": "100", "6662": "71.43"}  # 5 of 7 points
 
 
 def test_canvas_csv_columns_per_exercise_and_bad_titles() -> None:
-    table = parse(outputs.canvas_csv(ROWS, EXERCISES))
+    table = parse(outputs.canvas_csv(CANVAS_ROWS, EXERCISES))
+    assert table[0][5:] == ["Grader"] and table[1][5:] == ["7"]  # one column by default
+    table = parse(outputs.canvas_csv(CANVAS_ROWS, EXERCISES, per_exercise=True))
     assert table[0][5:] == ["Dot product", "L2 normalize"] and table[1][5:] == ["4", "3"]
-    assert parse(outputs.canvas_csv(ROWS, EXERCISES, assignment="Homework 1"))[0][5:] == ["Homework 1"]
+    assert parse(outputs.canvas_csv(CANVAS_ROWS, EXERCISES, assignment="Homework 1"))[0][5:] == ["Homework 1"]
     with pytest.raises(GraderError):
-        outputs.canvas_csv(ROWS, EXERCISES, assignment_id="hw1")
+        outputs.canvas_csv(CANVAS_ROWS, EXERCISES, assignment_id="hw1")
     with pytest.raises(GraderError):
-        outputs.canvas_csv(ROWS, [("ex", "Part (2)", 1.0)])  # Canvas would read 2 as an assignment id
+        outputs.canvas_csv(CANVAS_ROWS, EXERCISES, assignment="Part (2)")  # Canvas would read 2 as an assignment id
     with pytest.raises(GraderError):
-        outputs.canvas_csv(ROWS, [("ex", "Final Score", 1.0)])  # Canvas ignores such a column
+        outputs.canvas_csv(CANVAS_ROWS, [("ex", "Final Score", 1.0)], per_exercise=True)  # Canvas ignores such a column
     with pytest.raises(GraderError):
-        outputs.canvas_csv(ROWS, [("a", "Same", 1.0), ("b", "Same", 1.0)])
+        outputs.canvas_csv(CANVAS_ROWS, [("a", "Same", 1.0), ("b", "Same", 1.0)], per_exercise=True)
 
 
 def test_moodle_worksheet() -> None:
-    table = parse(outputs.moodle_csv(ROWS, max_grade=100))
+    rows = [from_download(PASSED, "moodle", "5551", "Alice Liddell"), from_download(MISCONCEPTION, "moodle", "12", "Bob Doe"),
+            from_download(TIMEOUT_HIDDEN, "moodle", "77", "carol")]
+    table = parse(outputs.moodle_csv(rows, max_grade=100))
     assert table[0] == list(outputs.MOODLE_HEADER)
     for required in ("Identifier", "Grade", "Last modified (grade)"):
         assert required in table[0]
     col = {name: i for i, name in enumerate(table[0])}
-    rows = {row[col["Full name"]]: row for row in table[1:]}
-    alice = rows["Alice Liddell"]
+    by_name = {row[col["Full name"]]: row for row in table[1:]}
+    alice = by_name["Alice Liddell"]
     assert alice[col["Identifier"]] == "Participant 5551"
     assert alice[col["Grade"]] == "100" and alice[col["Maximum Grade"]] == "100"
-    bob = rows["Doe, Bob"]
-    assert bob[col["Identifier"]] == "" and float(bob[col["Grade"]]) == pytest.approx(71.43)
+    bob = by_name["Bob Doe"]
+    assert bob[col["Identifier"]] == "Participant 12" and float(bob[col["Grade"]]) == pytest.approx(71.43)
     assert "Elementwise product" in bob[col["Feedback comments"]]
-    assert rows["carol"][col["Identifier"]] == "Participant 77"
+    assert by_name["carol"][col["Identifier"]] == "Participant 77"
     for row in table[1:]:
         assert 0 <= float(row[col["Grade"]]) <= 100
         assert row[col["Last modified (grade)"]] == "2025-01-06T10:00:00+00:00"
     with pytest.raises(GraderError):
-        outputs.moodle_csv(ROWS, max_grade=0)
+        outputs.moodle_csv(rows, max_grade=0)
+    # a Canvas user id is no participant number, and a row without one is refused, not left blank
+    with pytest.raises(GraderError, match="alice"):
+        outputs.moodle_csv([*rows[1:], from_download(PASSED, "canvas", "5551", "liddellalice")], max_grade=100)

@@ -1,10 +1,18 @@
-"""The README's promises: its first code block, and its complete examples, which must validate."""
+"""The README's promises: its first code block, its complete examples, which must validate, and the
+Canvas round trip, run word for word."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
+import subprocess
+import zipfile
 
-from conftest import ROOT, grade
+from test_exports_import import canvas_import_problems
+
+from conftest import CORPUS, ROOT, grade
 
 README = (ROOT / "README.md").read_text()
 
@@ -42,3 +50,35 @@ def test_the_example_answers_are_graded_with_the_named_misconception(tmp_path):
                  "-e", "distance-quiz", "--format", "json")
     assert proc.returncode == 1
     assert '"id": "euclidean-instead"' in proc.stdout
+
+
+def test_the_canvas_round_trip_runs_word_for_word(tmp_path):
+    """The README's Canvas round trip, run as written on a Canvas download and a gradebook export:
+    the CSV it writes is one Canvas's importer takes, every student matched by their Canvas ID."""
+    commands = re.search(r"<!-- round trip: canvas -->\n```sh\n(.*?)```", README, re.S).group(1)
+    assert "grade export" in commands and "--roster roster.csv" in commands
+    right = (CORPUS / "dot-product" / "correct_loop.py").read_text()
+    wrong = (CORPUS / "dot-product" / "elementwise-product.py").read_text()
+    with zipfile.ZipFile(tmp_path / "submissions.zip", "w") as zf:  # as Canvas names the files
+        zf.writestr("doejane_5551_90001_similarity.py", right)
+        zf.writestr("leeann_LATE_6662_90002_similarity.py", wrong)
+        zf.writestr("parkkim_7773_90003_similarity.py", right)
+    (tmp_path / "roster.csv").write_text(
+        "\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,Quiz 1 (1200),Homework 1 (1234),Current Score\n"
+        "    Points Possible,,,,,5.00,100.00,(read only)\n"
+        '"Doe, Jane",5551,S001,jdoe,Sec A,4,,\n"Lee, Ann",6662,S002,alee,Sec A,5,,\n'
+        '"Park, Kim",7773,S003,kpark,Sec B,,,\n"Student, Test",9999,,,Sec A,,,\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("GRADER_NO_DB", "PYTEST_ADDOPTS")}
+    run = subprocess.run(["bash", "-e", "-c", commands], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    text = (tmp_path / "grades.csv").read_text()
+    assert canvas_import_problems(text, {"5551", "6662", "7773", "9999"}) == []
+    table = list(csv.reader(io.StringIO(text, newline="")))
+    assert table[0][5:] == ["Homework 1 (1234)"] and table[1][5:] == ["100"]
+    plain = grade("export", "hw1", "--format", "csv", cwd=tmp_path)
+    totals = {r["student"]: float(r["score"]) / float(r["max_score"]) for r in csv.DictReader(io.StringIO(plain.stdout))}
+    scores = {row[1]: float(row[5]) for row in table[2:]}
+    assert scores == {"5551": round(100 * totals["doejane_5551"], 2), "6662": round(100 * totals["leeann_6662"], 2),
+                      "7773": round(100 * totals["parkkim_7773"], 2)}
+    assert scores["5551"] > scores["6662"]
