@@ -4,13 +4,18 @@ Exercise-specific models come first: a model explains the student when the stude
 with it on every recorded call where the model disagrees with the reference (at least two
 such calls). Generic detectors (CURRICULUM.md) then look only at the calls no named model
 explains. When nothing explains a failure, the result is an observation, not a name.
+
+Every text made here reaches students (explanation, evidence, observation). An explanation
+quotes a visible call that shows the misconception; when only hidden checks show it, the text
+names the hidden checks and says the idea without their inputs, expected values or the
+student's results on them (templates get `hidden` true and placeholders for those values).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +37,10 @@ from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_tru
 from .results import Diagnosis
 
 MIN_EVIDENCE = 2
+NOT_SHOWN = "(not shown: a hidden check)"
+HIDDEN_ONLY_TEMPLATE = "hidden-only"  # generic/hidden-only.md.j2: an exercise's misconception shown only by hidden checks
+# the detectors' template values that come from one call's results: placeholders when that call is hidden
+HIDDEN_EXTRAS = frozenset({"got_shape", "expected_shape", "factor"})
 
 GENERIC_TITLES = {
     "missing-return": "The function does not return its result",
@@ -88,6 +97,7 @@ def context(ex: Exercise, ev: Evidence, model: Outcome | None = None, calls: int
     expected = ev.reference.value if isinstance(ev.reference, Returned) else None
     model_value = model.value if isinstance(model, Returned) else None
     return {
+        "hidden": False,
         "call": {"text": args_text(params, list(call.args), dict(call.kwargs)), "check": call.check, "visible": call.visible},
         "args": {k: fmt(v) for k, v in raw_args.items()},
         "got": fmt_outcome(call.outcome),
@@ -97,6 +107,45 @@ def context(ex: Exercise, ev: Evidence, model: Outcome | None = None, calls: int
         "calls": calls,
         "function": ex.function.name,
     }
+
+
+def hidden_context(ex: Exercise, shown_by: list[Evidence]) -> dict[str, Any]:
+    """The template context when only hidden checks show a mistake: the same names as context(),
+    with placeholders where the inputs and values would be, and the hidden checks' names."""
+    return {
+        "hidden": True,
+        "call": {"text": NOT_SHOWN, "check": shown_by[0].call.check, "visible": False},
+        "args": {}, "got": NOT_SHOWN, "expected": NOT_SHOWN, "model": NOT_SHOWN,
+        "raw": {"args": {}, "got": None, "expected": None, "model": None},
+        "calls": len(shown_by),
+        "checks": list(dict.fromkeys(e.call.check for e in shown_by)),
+        "function": ex.function.name,
+    }
+
+
+def _where(ex: Exercise, e: Evidence) -> str:
+    """The call in evidence text: its arguments if visible, else only the hidden check's name."""
+    if e.call.visible:
+        return f"for {args_text(ex.function.params, list(e.call.args), dict(e.call.kwargs))}"
+    return f"on the hidden check '{e.call.check}'"
+
+
+def _kind(value: Any) -> str:
+    """What kind of value, without its size or shape (those follow from a hidden call's inputs)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean"
+    a = as_array(value)
+    if a is not None and a.ndim == 0:
+        return "a number"
+    if isinstance(value, np.ndarray):
+        return "a numpy array"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__}"
+    return describe_type(value)  # None, a string, an object: no size in the words
+
+
+def _type_words(e: Evidence, value: Any) -> str:
+    return describe_type(value) if e.call.visible else _kind(value)
 
 
 def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
@@ -115,10 +164,16 @@ def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
             continue
         model_name, covered, outcomes = hit
         first = covered[0]
-        ctx = context(ex, first, outcomes[first.index], len(covered))
-        evidence_text = (f"agrees with `{model_name}` on {len(covered)} calls where it differs from the reference; "
-                         f"for {ctx['call']['text']} it returned {ctx['got']} (expected {ctx['expected']})")
-        named.append(Diagnosis(m.id, m.title, evidence_text, render.misconception(m.feedback, ctx)))
+        evidence_text = f"agrees with `{model_name}` on {len(covered)} calls where it differs from the reference; "
+        if first.call.visible:
+            ctx = context(ex, first, outcomes[first.index], len(covered))
+            evidence_text += f"for {ctx['call']['text']} it returned {ctx['got']} (expected {ctx['expected']})"
+            explanation = render.misconception(m.feedback, ctx)
+        else:  # no visible call shows it: the exercise's text would quote a hidden call
+            ctx = hidden_context(ex, covered)
+            evidence_text += "all of them in hidden checks (" + ", ".join(ctx["checks"]) + ")"
+            explanation = render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title})
+        named.append(Diagnosis(m.id, m.title, evidence_text, explanation))
         explained.update(e.index for e in covered)
 
     rest = [e for e in telling_order if e.index not in explained]
@@ -173,31 +228,39 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
 
     own = {m.id: m for m in ex.misconceptions}
 
-    def add(gid: str, ev: Evidence, evidence: str, **extra: Any) -> None:
-        ctx = context(ex, ev)
+    def add(gid: str, shown_by: list[Evidence], evidence: str, **extra: Any) -> None:
+        """Name `gid`, explained with the first of the calls that show it (visible ones first)."""
+        ev = shown_by[0]
+        if ev.call.visible:
+            ctx = context(ex, ev)
+        else:  # only hidden calls show it: values that come from them are placeholders
+            ctx = hidden_context(ex, [e for e in shown_by if not e.call.visible])
+            extra = {k: NOT_SHOWN if k in HIDDEN_EXTRAS else v for k, v in extra.items()}
         ctx.update(extra)
         ctx["evidence"] = evidence
         if gid in own:  # the exercise words this generic mistake itself: its text takes precedence
             m = own[gid]
-            found.append(Diagnosis(gid, m.title, evidence, render.misconception(m.feedback, ctx)))
+            text = (render.misconception(m.feedback, ctx) if ev.call.visible
+                    else render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title}))
+            found.append(Diagnosis(gid, m.title, evidence, text))
         else:
             found.append(Diagnosis(gid, GENERIC_TITLES[gid], evidence, render.generic(gid, ctx), generic=True))
 
     timeouts = [e for e in rest if isinstance(e.student, TimedOut)]
     if timeouts:
         e = timeouts[0]
-        add("timeout", e, f"no answer within {e.student.seconds:g} s for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}"
+        add("timeout", timeouts, f"no answer within {e.student.seconds:g} s {_where(ex, e)}"
             + (f" ({len(timeouts)} calls)" if len(timeouts) > 1 else ""))
     raising = [e for e in rest if isinstance(e.student, Raised) and isinstance(e.reference, Returned)]
     if raising:
         e = raising[0]
-        add("raises", e, f"raised {e.student.describe()} for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}",
-            error=e.student)
-    mutating = [e for e in all_ev if e.call.mutated]
+        error = e.student if e.call.visible else replace(e.student, message="")  # its message may quote the inputs
+        add("raises", raising, f"raised {error.describe()} {_where(ex, e)}", error=error)
+    mutating = sorted((e for e in all_ev if e.call.mutated), key=lambda e: (not e.call.visible, e.index))
     if mutating:
         e = mutating[0]
-        add("mutates-input", e, f"modified {', '.join(e.call.mutated)} when called with "
-            f"{args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}", names=list(e.call.mutated))
+        add("mutates-input", mutating, f"modified {', '.join(e.call.mutated)} when called {_where(ex, e)}",
+            names=list(e.call.mutated))
 
     wrong = [e for e in rest if isinstance(e.student, Returned) and isinstance(e.reference, Returned)
              and not same_value(e.student.value, e.reference.value, tol)]
@@ -209,9 +272,9 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
         if hit is not None:
             gid, evidence, extra = hit
             at = extra.pop("at", wrong[0])
-            if gid == "non-finite":
+            if gid == "non-finite" and at.call.visible:
                 evidence += f" (input: {args_text(ex.function.params, at.call.args, dict(at.call.kwargs))})"
-            add(gid, at, evidence, **extra)
+            add(gid, [at, *(e for e in wrong if e is not at)], evidence, **extra)
             break
     return found
 
@@ -232,7 +295,8 @@ def _non_finite(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
         if s is None or r is None or s.dtype.kind not in "fc" or not np.all(np.isfinite(r)):
             continue
         if not np.all(np.isfinite(s)):
-            return "non-finite", f"returned {fmt(_values(e)[0])} where the answer is finite", {"at": e}
+            got = fmt(_values(e)[0]) if e.call.visible else "nan or inf"
+            return "non-finite", f"returned {got} where the answer is finite", {"at": e}
     return None
 
 
@@ -242,8 +306,8 @@ def _wrong_type(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
     pairs = [(kind_of(s), kind_of(r)) for s, r in map(_values, wrong)]
     if all(sk != rk and sk != "none" for sk, rk in pairs):
         s, r = _values(wrong[0])
-        return "wrong-type", f"returned {describe_type(s)} where {describe_type(r)} is due", {
-            "got_type": describe_type(s), "expected_type": describe_type(r)}
+        got, want = _type_words(wrong[0], s), _type_words(wrong[0], r)
+        return "wrong-type", f"returned {got} where {want} is due", {"got_type": got, "expected_type": want}
     return None
 
 
@@ -262,8 +326,8 @@ def _transposed(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
         if s is None or r is None or r.ndim != 2 or not same_value(s, r.T, tol):
             return None
     s, r = (as_array(v) for v in _values(wrong[0]))
-    return "transposed-output", f"returned the transpose: shape {s.shape} where {r.shape} is due", {
-        "got_shape": s.shape, "expected_shape": r.shape}
+    shapes = f": shape {s.shape} where {r.shape} is due" if wrong[0].call.visible else f" on {len(wrong)} calls"
+    return "transposed-output", f"returned the transpose{shapes}", {"got_shape": s.shape, "expected_shape": r.shape}
 
 
 def _wrong_shape(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
@@ -272,7 +336,8 @@ def _wrong_shape(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
     shapes = [_shapes(e) for e in wrong]
     if all(sh is not None and sh[0] != sh[1] and len(sh[1]) > 0 and len(sh[0]) > 0 for sh in shapes):
         got, want = shapes[0]
-        return "wrong-shape", f"returned shape {got} where {want} is due", {"got_shape": got, "expected_shape": want}
+        text = f"returned shape {got} where {want} is due" if wrong[0].call.visible else f"returned the wrong shape on {len(wrong)} calls"
+        return "wrong-shape", text, {"got_shape": got, "expected_shape": want}
     return None
 
 
@@ -324,8 +389,9 @@ def _factor(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
             for sign in (1, -1):
                 if all(math.isclose(k, sign * f(d), rel_tol=1e-5) for k, d in zip(ks, dims, strict=True)):
                     label = name if sign > 0 else f"−{name}"
-                    return "constant-factor", (f"off by a factor of {label} (d_k = size of the last axis) on {len(ks)} calls, "
-                                               f"e.g. {fmt(ks[0])} for d_k = {dims[0]}"), {"factor": ks[0], "factor_name": label}
+                    example = f", e.g. {fmt(ks[0])} for d_k = {dims[0]}" if wrong[0].call.visible else ""
+                    return "constant-factor", (f"off by a factor of {label} (d_k = size of the last axis) on {len(ks)} calls"
+                                               f"{example}"), {"factor": ks[0], "factor_name": label}
     return None
 
 
@@ -370,8 +436,13 @@ def _observation(ex: Exercise, order: list[Evidence], tol: Tolerance) -> str:
             continue
         if isinstance(s, Raised) and isinstance(r, Raised) and s.is_a(r.type):
             continue
-        if not e.call.visible:  # do not reveal a hidden check's inputs or answer
-            got = describe_type(s.value) if isinstance(s, Returned) else fmt_outcome(s)
+        if not e.call.visible:  # not its inputs, its answer, nor what the student's function gave on it
+            if isinstance(s, Returned):
+                got = _kind(s.value)
+            elif isinstance(s, Raised):
+                got = f"the exception {s.type}"
+            else:
+                got = fmt_outcome(s)
             return f"a hidden check ({e.call.check}) failed: your function gave {got} and that is not the expected result"
         text = f"for {args_text(ex.function.params, e.call.args, dict(e.call.kwargs))}: expected {fmt_outcome(r)}, got {fmt_outcome(s)}"
         if isinstance(s, Returned) and isinstance(r, Returned):

@@ -4,12 +4,18 @@ Each exercise's reference and each misconception model are graded as if they wer
 submissions (through the same sandbox and pytest session as real students): the reference
 must pass every check, every model must fail at least one and be diagnosed as itself and
 nothing else, and every feedback template must render.
+
+A misconception whose model fails only hidden checks is valid but warned about: the student's
+feedback cannot quote a call that shows it (hidden inputs and values are never shown), so it
+names the mistake and the hidden checks without numbers.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +23,15 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .checks import MUTATION_CHECK
+from .diagnosis import Evidence, context
 from .errors import ExerciseError
-from .exercise import Exercise, load_exercise
+from .exercise import Exercise, Misconception, load_exercise
 from .feedback import Feedback
 from .grading import Options, run_session
-from .outcome import Returned, run_trusted
+from .outcome import Call, Returned, run_trusted
 from .quiz import Quiz, expected_answer, grade_quiz, render_question
+from .results import ExerciseResult
 from .submissions import load_submission
 
 
@@ -44,7 +53,8 @@ def _write(folder: Path, module: str, source: str) -> Path:
     return folder
 
 
-def validate_exercise(ex: Exercise, options: Options) -> list[Problem]:
+def validate_exercise(ex: Exercise, options: Options, warnings: list[Problem] | None = None) -> list[Problem]:
+    """The exercise's problems; what is sound but worth a teacher's look is added to `warnings`."""
     problems: list[Problem] = []
     path = str(ex.source_path)
     source = ex.solution_path.read_text(encoding="utf-8")
@@ -88,7 +98,39 @@ def validate_exercise(ex: Exercise, options: Options) -> list[Problem]:
         for d in r.misconceptions:
             if d.id == m.id and d.explanation.startswith("(feedback template error"):
                 problems.append(Problem(path, line, f"{where}.feedback", d.explanation.strip("()")))
+        hidden = _hidden_only(r)
+        if hidden and m.id in named:
+            if warnings is not None:
+                shown = ", ".join(f"'{c}'" for c in hidden)
+                warnings.append(Problem(path, line, where, (
+                    f"exercise '{ex.id}', misconception '{m.id}': model `{name}` differs from the reference only "
+                    f"in hidden checks ({shown}), so no visible call shows this mistake and its feedback cannot "
+                    "quote one; students get a general explanation without numbers. Make one of these cases "
+                    "visible, or add a visible case where the model differs")))
+            text = _render_on_case(ex, m, name, hidden, Feedback.shared(options.templates))
+            if text.startswith("(feedback template error"):
+                problems.append(Problem(path, line, f"{where}.feedback", text.strip("()")))
     return problems
+
+
+def _hidden_only(r: ExerciseResult) -> list[str]:
+    """The hidden checks a model fails, when it fails no visible one (beside the mutation check)."""
+    failed = [c for c in r.checks if c.status != "passed" and c.name != MUTATION_CHECK]
+    return [c.name for c in failed] if failed and all(c.visibility == "hidden" for c in failed) else []
+
+
+def _render_on_case(ex: Exercise, m: Misconception, model: str, checks: list[str], feedback: Feedback) -> str:
+    """The misconception's own template rendered as for a student who is the model, on the first
+    YAML case among `checks` (the diagnosis never renders it when only hidden checks show it)."""
+    sol = ex.solution()
+    for case in ex.cases:
+        if case.name in checks:
+            args, kwargs = case.build_arguments()
+            out = run_trusted(sol.models[model], tuple(args), kwargs)
+            call = Call(case.name, False, tuple(args), kwargs, out, case=True)
+            ev = Evidence(0, call, run_trusted(sol.reference, tuple(args), kwargs))
+            return feedback.misconception(m.feedback, context(ex, ev, out, len(checks)))
+    return ""
 
 
 def validate_quiz(quiz: Quiz) -> list[Problem]:
@@ -158,8 +200,14 @@ def _plain_numbers(value: Any) -> bool:
     return arr is not None and arr.dtype.kind in "biuf" and np.all(np.isfinite(arr))
 
 
-def validate(paths: list[Path], options: Options) -> tuple[list[str], list[Problem]]:
-    """Validate exercise files; returns the ids that passed and every problem found."""
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def validate(paths: list[Path], options: Options,
+             warn: Callable[[str], None] = _to_stderr) -> tuple[list[str], list[Problem]]:
+    """Validate exercise files; returns the ids that passed and every problem found. Warnings
+    (sound exercises a teacher should look at) go to `warn` as "warning: ..." lines."""
     ok: list[str] = []
     problems: list[Problem] = []
     for p in paths:
@@ -168,7 +216,10 @@ def validate(paths: list[Path], options: Options) -> tuple[list[str], list[Probl
         except ExerciseError as e:
             problems.append(Problem(e.path, e.line, e.key, e.message))
             continue
-        found = validate_quiz(ex) if ex.kind == "quiz" else validate_exercise(ex, options)
+        warnings: list[Problem] = []
+        found = validate_quiz(ex) if ex.kind == "quiz" else validate_exercise(ex, options, warnings)
+        for w in warnings:
+            warn(f"warning: {w}")
         problems += found
         if not found:
             ok.append(ex.id)
