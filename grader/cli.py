@@ -160,7 +160,7 @@ def cli() -> None:
 
 
 @cli.command("batch")
-@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
               help="Grading worker processes.")
 @click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -175,7 +175,8 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
           exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
           submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool,
           unsafe: bool) -> None:
-    """Grade every submission in SUBMISSIONS (one subfolder or .py file per student)."""
+    """Grade every submission in SUBMISSIONS: a folder (one subfolder, .py, .ipynb or .zip per
+    student), or the .zip of a Canvas or Moodle download."""
     if fmt in PER_SUBMISSION:
         raise click.UsageError(f"--format {fmt} describes one submission: use `grade check PATH --format {fmt}`")
     exercises = _load(exercises_dir, exercise_ids)
