@@ -34,6 +34,14 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Package:
+    """A third-party package students may import: its import name and what pip installs."""
+
+    name: str
+    requirement: str
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     name: str
     module: str
@@ -90,6 +98,7 @@ class Exercise:
     misconceptions: tuple[Misconception, ...]
     source_path: Path
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    packages: tuple[Package, ...] = ()  # third-party packages students may import, beyond numpy
 
     def solution(self) -> Solution:
         """The trusted reference and models (imported into the grader, never into a sandbox)."""
@@ -341,7 +350,7 @@ def _load_exercise(path: Path) -> Exercise:
         return load_quiz(path, data, lines)  # type: ignore[return-value]
     c = Checker(path, lines)
     top = ("id", "kind", "title", "points", "prompt", "function", "solution", "form", "tolerance",
-           "mutation_points", "checks", "cases", "misconceptions")
+           "mutation_points", "checks", "cases", "misconceptions", "packages")
     c.mapping(data, "", top, ("id", "title", "prompt", "function", "solution", "cases"))
     ex_id = c.string(data, "", "id", pattern=ID_RE)
     title = c.string(data, "", "title")
@@ -372,6 +381,7 @@ def _load_exercise(path: Path) -> Exercise:
     tol = c.mapping(data.get("tolerance", {}), "tolerance", ("rtol", "atol"))
     tolerance = Tolerance(c.number(tol, "tolerance", "rtol", 1e-5), c.number(tol, "tolerance", "atol", 1e-8))
     mutation_points = c.number(data, "", "mutation_points", 1.0)
+    packages = _packages(c, data.get("packages", []))
 
     raw_cases = data["cases"]
     if not isinstance(raw_cases, list) or not raw_cases:
@@ -448,6 +458,7 @@ def _load_exercise(path: Path) -> Exercise:
         solution_path=solution_path, form=form, tolerance=tolerance,
         mutation_points=mutation_points, checks_path=checks_path,
         cases=tuple(cases), misconceptions=tuple(misconceptions), source_path=path.resolve(), lines=lines,
+        packages=packages,
     )
     # Resolve the trusted solution now, so a missing reference or model is a load error with a line.
     sol = load_solution(exercise)
@@ -538,3 +549,27 @@ def builtin_course() -> Path:
     if shipped.is_dir():
         return shipped
     return pkg.parent / "exercises"
+
+
+_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?\s*([<>=!~]=?\s*[A-Za-z0-9.*+!-]+\s*,?\s*)*$")
+
+
+def _packages(c: Checker, raw: Any) -> tuple[Package, ...]:
+    """`packages`: import names (`matplotlib`), or {import: sklearn, install: "scikit-learn>=1.3"}."""
+    if not isinstance(raw, list):
+        raise c.fail("packages", f"expected a list of packages, got {_kind(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        key = f"packages[{i}]"
+        if isinstance(item, str):
+            name, requirement = item, item
+        else:
+            c.mapping(item, key, ("import", "install"), ("import",))
+            name = c.string(item, key, "import")
+            requirement = c.string(item, key, "install", default=name)
+        if not all(part.isidentifier() for part in name.split(".")) or "." in name:
+            raise c.fail(key, f"expected the name a student imports (such as matplotlib), got '{name}'")
+        if not _REQUIREMENT.match(requirement):
+            raise c.fail(key, f"expected what pip installs (such as scikit-learn>=1.3), got '{requirement}'")
+        out.append(Package(name, "".join(requirement.split())))
+    return tuple(out)

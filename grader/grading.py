@@ -67,6 +67,11 @@ def _no_autoload() -> Iterator[None]:
 SESSION_INI = Path(__file__).with_name("pytest-session.ini")
 
 
+def course_packages(exercises: list[Exercise]) -> tuple[str, ...]:
+    """The import names of the third-party packages the exercises let students use."""
+    return tuple(sorted({p.name for ex in exercises if isinstance(ex, Exercise) for p in ex.packages}))
+
+
 def _only_files(paths: Iterable[Path]) -> str:
     """`python_files` naming exactly the check modules. A pattern that took every file (*.py) had
     pytest rewrite the asserts of every module imported during the session, the standard library's
@@ -79,7 +84,8 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
                 on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
     options = dataclasses.replace(options, limits=dataclasses.replace(
-        options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions))))))
+        options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions)))),
+        packages=course_packages(exercises)))
     code = [ex for ex in exercises if ex.kind == "code"]
     if code:
         prewarm(options.limits)  # the zygote starts while pytest starts

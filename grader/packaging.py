@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -59,7 +60,9 @@ def gradescope_zip(exercises_dir: Path, out: Path, exercise_ids: tuple[str, ...]
     with zipfile.ZipFile(buf, "w") as zf:
         _add(zf, "setup.sh", (PLATFORMS / "gradescope_setup.sh").read_bytes(), executable=True)
         _add(zf, "run_autograder", (PLATFORMS / "gradescope_run_autograder").read_bytes(), executable=True)
-        _add(zf, "grader.env", f"GRADER_EXERCISES_REL={exercises_rel}\n".encode())
+        packages = sorted({p.requirement for ex in exercises if isinstance(ex, Exercise) for p in ex.packages})
+        env = f"GRADER_EXERCISES_REL={shlex.quote(exercises_rel)}\nGRADER_PACKAGES={shlex.quote(' '.join(packages))}\n"
+        _add(zf, "grader.env", env.encode())
         for p in files:
             _add(zf, "course/" + p.relative_to(root).as_posix(), p.read_bytes())
         _add(zf, "grader-src/pyproject.toml", _pyproject().encode())

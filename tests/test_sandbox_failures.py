@@ -345,11 +345,13 @@ def test_a_sandbox_that_stops_reading_its_requests_cannot_hang_the_grader():
     assert out == [] and time.monotonic() - started < 10
 
 
-def test_a_package_installed_beside_the_interpreter_can_be_imported(write_submission):
-    # pyyaml is installed with the grader but not preloaded by the zygote; a virtualenv under /tmp
-    # (as CI makes one) must stay visible under the sandbox's private /tmp
+def test_a_package_installed_here_but_not_declared_by_the_course_is_unavailable(write_submission):
+    # pyyaml is installed with the grader, so it would import; the shipped course declares no
+    # package, so a student's `import yaml` is named as unavailable (a course platform would not
+    # have it). A declared one imports, from a virtualenv under /tmp too (as CI makes one): see
+    # test_student_environment.py.
     bad, _ = _grade_pair(write_submission, "import yaml\n\n" + CORRECT_DOT)
-    assert bad["status"] == "passed", bad
+    assert bad["status"] == "error" and "`yaml` is not available in this course" in bad["message"], bad
 
 
 def test_parts_of_numpy_and_the_standard_library_that_are_not_preloaded_can_be_imported(write_submission):

@@ -20,6 +20,11 @@ fi
 "$PYTHON" -m venv ${GRADER_VENV_ARGS:-} "$ROOT/venv"
 # shellcheck disable=SC2086
 "$ROOT/venv/bin/python" -m pip install -q ${GRADER_PIP_ARGS:-} "$SOURCE/grader-src"
+# the third-party packages the course's exercises let students import (their `packages:`)
+if [ -n "${GRADER_PACKAGES:-}" ]; then
+  # shellcheck disable=SC2086
+  "$ROOT/venv/bin/python" -m pip install -q ${GRADER_PACKAGES_PIP_ARGS:-} $GRADER_PACKAGES
+fi
 "$ROOT/venv/bin/grade" list --exercises "$EXERCISES" > /dev/null
 cp "$SOURCE/run_autograder" "$ROOT/run_autograder" 2>/dev/null || true
 echo "grader installed in $ROOT/venv"

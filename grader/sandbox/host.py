@@ -56,6 +56,7 @@ class Limits:
     output_bytes: int = 8192  # kept per stream; the rest is counted and dropped
     startup_timeout: float = 20.0
     hide: tuple[str, ...] = ()  # folders a sandbox must not see (exercises, solutions, submissions ...)
+    packages: tuple[str, ...] = ()  # what students may import beyond the standard library and numpy
 
 
 def _sandbox_base(hide: tuple[str, ...]) -> str:
@@ -159,7 +160,8 @@ class Sandbox:
         isolation = {"hide": list(self.limits.hide), "uid": uid}
         env = zygote.sandbox_env()
         remaining = max(1.0, self.deadline - time.monotonic())
-        limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2}
+        limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2,
+                  "packages": list(self.limits.packages)}
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()

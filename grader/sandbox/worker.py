@@ -8,6 +8,7 @@ over two pipes. Nothing it sends is trusted: the grader decodes and judges every
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -242,6 +243,42 @@ def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]
             "payload": [changed, *values]}
 
 
+ALWAYS_AVAILABLE = frozenset({"numpy", "__future__"})  # beside the standard library and the student's own modules
+
+
+class CoursePackages:
+    """The packages a student may import: the standard library, numpy, their own modules and
+    those the course's exercises declare. Another package, even one installed here, would be a
+    grade that depends on the machine (the course platform installs the declared ones only), so
+    the student's own code gets "`name` is not available in this course" for it. Imports made by
+    an allowed package itself (its dependencies) are not judged. A convenience for the student,
+    not a wall: the sandbox's other layers are what contain their code."""
+
+    def __init__(self, root: str, packages: Any) -> None:
+        self.root = root + os.sep
+        self.allowed = ALWAYS_AVAILABLE | frozenset(str(p) for p in packages) | frozenset(sys.stdlib_module_names)
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if path is not None or fullname in self.allowed or not self._from_student():
+            return None
+        if importlib.machinery.PathFinder.find_spec(fullname, [self.root.rstrip(os.sep)]) is not None:
+            return None  # one of the student's own modules
+        raise ModuleNotFoundError(f"`{fullname}` is not available in this course", name=fullname)
+
+    def _from_student(self) -> bool:
+        """Is the import statement running in the student's own code (not in a package's)?"""
+        frame = sys._getframe(2)
+        while frame is not None:
+            file = frame.f_code.co_filename
+            if not (file.startswith("<frozen importlib") or file.startswith(_IMPORTLIB)):
+                return file.startswith(self.root)
+            frame = frame.f_back
+        return False
+
+
+_IMPORTLIB = os.path.dirname(importlib.__file__) + os.sep
+
+
 def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
                 layers: tuple[list[str], list[str]] = ([], []), path_isolated: bool = False) -> None:
     """Limit this process, then serve calls from the working directory. Never returns."""
@@ -253,6 +290,7 @@ def run_sandbox(req_fd: int, resp_fd: int, limits: dict[str, Any],
         isolate_path(root)
     sys.argv = ["submission"]
     sys.setrecursionlimit(3000)
+    sys.meta_path.insert(0, CoursePackages(root, limits.get("packages") or ()))
     serve(req_fd, resp_fd, root, (layers[0] + applied, layers[1]))
     # Leftover non-daemon threads of the student must not keep the sandbox alive.
     os._exit(0)

@@ -1,0 +1,94 @@
+"""What a student may import: the standard library, numpy, their own modules and the packages the
+course's exercises declare (`packages:`), which the course platforms install; anything else is
+"not available in this course", whatever this machine happens to have installed."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.errors import ExerciseError
+from grader.exercise import Package, load_exercise
+
+from conftest import CORPUS, EXERCISES, by_id, exercise, grade, grade_json
+
+CORRECT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
+
+
+def _course(tmp_path: Path, packages: list) -> Path:
+    """The shipped dot-product exercise, with `packages` added."""
+    folder = tmp_path / "course"
+    folder.mkdir()
+    data = yaml.safe_load((EXERCISES / "dot-product.yaml").read_text())
+    data["solution"] = str((EXERCISES / data["solution"]).resolve())
+    data["packages"] = packages
+    (folder / "dot-product.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
+def test_declared_packages_import_and_others_are_named_as_unavailable(tmp_path):
+    course = _course(tmp_path, ["yaml"])
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "declared.py").write_text("import yaml\n" + CORRECT)
+    (subs / "installed-not-declared.py").write_text("import jinja2\n" + CORRECT)
+    (subs / "missing.py").write_text("import matplotlib.pyplot as plt\n" + CORRECT)
+    (subs / "own-module").mkdir()
+    (subs / "own-module" / "helpers.py").write_text("def mul(x, y):\n    return x * y\n")
+    (subs / "own-module" / "similarity.py").write_text("from helpers import mul\n" + CORRECT)
+    doc = by_id(grade_json(str(subs), "--exercises", str(course)))
+    for sid in ("declared", "own-module"):
+        assert doc[sid]["score"] == 14.0, doc[sid]
+    for sid, name in (("installed-not-declared", "jinja2"), ("missing", "matplotlib")):
+        ex = exercise(doc[sid], "dot-product")
+        assert ex["status"] == "error" and f"`{name}` is not available in this course" in ex["message"], ex
+
+
+def test_a_package_s_own_imports_are_its_business(tmp_path):
+    """numpy (always available) imports what it needs; a declared package's dependencies need no
+    declaration of their own."""
+    course = _course(tmp_path, ["jinja2"])  # jinja2 imports markupsafe, which is not declared
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "polynomial.py").write_text("import numpy.polynomial.polynomial as P\nimport numpy.ma\n" + CORRECT)
+    (subs / "templated.py").write_text("import jinja2\nassert jinja2.Template('{{ x }}').render(x=1) == '1'\n" + CORRECT)
+    doc = by_id(grade_json(str(subs), "--exercises", str(course)))
+    assert doc["polynomial"]["score"] == doc["templated"]["score"] == 14.0, doc["templated"]
+
+
+@pytest.mark.parametrize("packages, expected", [
+    (["matplotlib"], (Package("matplotlib", "matplotlib"),)),
+    ([{"import": "sklearn", "install": "scikit-learn >= 1.3"}], (Package("sklearn", "scikit-learn>=1.3"),)),
+])
+def test_packages_load_as_import_names_and_requirements(tmp_path, packages, expected):
+    assert load_exercise(_course(tmp_path, packages) / "dot-product.yaml").packages == expected
+
+
+@pytest.mark.parametrize("packages, message", [
+    ("matplotlib", "packages: expected a list of packages, got a string"),
+    (["matplotlib.pyplot"], "packages[0]: expected the name a student imports (such as matplotlib), got 'matplotlib.pyplot'"),
+    ([{"import": "sklearn", "install": "scikit-learn; rm -rf /"}], "packages[0]: expected what pip installs"),
+    ([{"install": "x"}], "packages[0]"),
+])
+def test_a_wrong_packages_entry_is_an_error_naming_it(tmp_path, packages, message):
+    path = _course(tmp_path, packages) / "dot-product.yaml"
+    with pytest.raises(ExerciseError) as refused:
+        load_exercise(path)
+    assert str(refused.value).startswith(str(path)) and message in str(refused.value), refused.value
+
+
+def test_the_gradescope_package_installs_the_declared_packages(tmp_path):
+    course = _course(tmp_path, [{"import": "yaml", "install": "pyyaml"}, {"import": "sklearn", "install": "scikit-learn>=1.3"}])
+    out = tmp_path / "autograder.zip"
+    built = grade("gradescope", str(course), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(out) as zf:
+        env = zf.read("grader.env").decode()
+    sourced = subprocess.run(["bash", "-c", f"{env}\nprintf '%s' \"$GRADER_PACKAGES\""], capture_output=True,
+                             text=True, check=True).stdout
+    assert shlex.split(sourced) == ["pyyaml", "scikit-learn>=1.3"]
