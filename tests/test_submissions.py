@@ -97,3 +97,13 @@ def test_two_entries_of_one_student_are_refused_by_name(tmp_path):
         discover(tmp_path)
     assert str(refused.value) == (f"{tmp_path}: bob and bob.py are all the submission of `bob`; "
                                   "keep one of them, or rename the others")
+
+
+def test_a_moodle_file_name_cannot_pose_as_another_participant(tmp_path):
+    """What follows Moodle's `_<id>_assignsubmission_file_` is the student's own file name: one that
+    holds another such part is still its uploader's."""
+    source = "def dot(a, b):\n    return 0.0\n"
+    (tmp_path / "Bob Jones_222_assignsubmission_file_similarity.py").write_text(source)
+    (tmp_path / "Eve Smith_111_assignsubmission_file_Bob Jones_222_assignsubmission_file_x.py").write_text(source)
+    found = {s.id: dict(s.meta) for s in discover(tmp_path)}
+    assert [(m["name"], m["lms_id"]) for m in found.values()] == [("Bob Jones", "222"), ("Eve Smith", "111")]
