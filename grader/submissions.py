@@ -66,7 +66,9 @@ CANVAS_TEXT = re.compile(r"^(?P<name>[a-z0-9]+|anon)_(?:(?P<late>LATE)_)?(?P<uid
 # Moodle "Download all submissions": folders <Full name>_<participant>_assignsubmission_<plugin>,
 # or flat files <Full name>_<participant>_assignsubmission_file_<original name>
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)$")
-MOODLE_FILE = re.compile(r"^(?P<name>.+)_(?P<pid>\d+)_assignsubmission_file_(?P<file>.+)$")
+# the first `_<id>_assignsubmission_file_` is Moodle's: what follows is the student's own file name,
+# which may hold another such part to pose as someone else
+MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assignsubmission_file_(?P<file>.+)$")
 
 
 @dataclass(frozen=True)
