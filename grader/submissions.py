@@ -153,7 +153,7 @@ def load_submission(path: str | Path, platform: bool = False) -> Submission:
             data = None
             problems.append(f"{GRADESCOPE_METADATA}: cannot be read ({e.strerror}); identity unknown")
         meta = _gradescope_meta(data, problems) if data is not None else {}
-        sid = str(meta.get("lms_id") or meta.get("email") or sub.id)
+        sid = str(meta.get("sid") or meta.get("email") or sub.id)  # the roster's id, else the e-mail
         return dataclasses.replace(sub, id=safe(sid, 200), problems=tuple(problems),
                                    meta=tuple({**dict(sub.meta), **meta}.items()))
     if path.is_file():
@@ -307,6 +307,8 @@ def _gradescope_meta(data: bytes | None, problems: list[str]) -> dict[str, objec
             meta["name"] = str(user["name"])[:200]
         if user.get("id") is not None:
             meta["lms_id"] = str(user["id"])[:64]
+        if user.get("sid"):  # the course roster's student id, where the course has one
+            meta["sid"] = str(user["sid"])[:64]
         if user.get("email"):
             meta["email"] = str(user["email"])[:200]
         if doc.get("created_at"):
@@ -396,16 +398,19 @@ class _Item:
 
 
 def _folder_items(folder: Path) -> list[_Item]:
-    """The entries of a class folder; a zip in it that is a platform's class download gives its own."""
+    """The entries of a class folder. A zip that is the folder's only entry and is a platform's
+    class download (the teacher saved the download there) gives its own. Beside other entries, a
+    zip is one student's: what is in a student's upload never makes up other students."""
     items: list[_Item] = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name in SKIP_DIRS or entry.is_symlink():
-            continue  # a link could point anywhere; submissions are real files and folders
+    entries = [e for e in sorted(folder.iterdir(), key=lambda p: p.name)
+               if not (e.name.startswith(".") or e.name in SKIP_DIRS or e.is_symlink())]
+    for entry in entries:  # (a link could point anywhere; submissions are real files and folders)
         if entry.is_dir():
             items.append(_Item(folder, entry.name, True, partial(_read_folder, entry)))
         elif entry.is_file():
-            if entry.suffix.lower() == ".zip" and _lms(entry.name, False) is None and _zip_is_download(entry):
-                items += _class_zip(entry)  # (a zip a download names as one student's is that student's)
+            if (len(entries) == 1 and entry.suffix.lower() == ".zip" and _lms(entry.name, False) is None
+                    and _zip_is_download(entry)):
+                items += _class_zip(entry)
             elif entry.suffix.lower() == ".zip":
                 items.append(_Item(folder, entry.name, False, partial(_read_zip, entry)))
             else:

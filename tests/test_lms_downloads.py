@@ -132,14 +132,25 @@ def test_a_moodle_download_grades_the_same_as_folders_and_as_a_zip(tmp_path):
 
 
 def test_a_download_saved_in_the_class_folder_is_graded_as_its_students(tmp_path):
-    """A zip of Canvas-named files in a class folder holds a class, not one student with their files mixed."""
+    """A zip of Canvas-named files alone in a class folder holds a class, not one student with their files mixed."""
     folder = tmp_path / "week3"
     _write_zip(folder / "CS101-Week_3_submissions.zip", CANVAS)
-    (folder / "bob.py").write_bytes(DOT + b"\n\n" + COS)  # one student e-mailed his file
     subs = by_id(grade_json(str(folder), *EXERCISES))
-    assert sorted(subs) == sorted([*CANVAS_IDS, "bob"])
-    assert subs["lovelaceada_5551"]["score"] == FULL and subs["bob"]["score"] == FULL
+    assert sorted(subs) == sorted(CANVAS_IDS)
+    assert subs["lovelaceada_5551"]["score"] == FULL
     assert subs["turingalan_7773"]["path"] == f"{folder}/CS101-Week_3_submissions.zip/turingalan_7773"
+
+
+def test_a_zip_beside_other_students_is_one_student_s_whatever_its_members_are_named(tmp_path):
+    """Beside bob.py a zip is a student's upload: members named as a download would name other
+    students' files never make up students (they would carry platform ids into the exports)."""
+    folder = tmp_path / "week3"
+    _write_zip(folder / "mallory.zip", CANVAS)
+    (folder / "bob.py").write_bytes(DOT + b"\n\n" + COS)
+    subs = by_id(grade_json(str(folder), *EXERCISES))
+    assert sorted(subs) == ["bob", "mallory"]
+    assert any(w.startswith("mallory.zip holds the files of") for w in subs["mallory"]["warnings"]), subs["mallory"]
+    assert subs["bob"]["score"] == FULL and subs["mallory"]["student"] == {}
 
 
 def test_a_student_s_own_zip_in_an_unpacked_download_never_makes_students(tmp_path):
@@ -155,16 +166,6 @@ def test_a_student_s_own_zip_in_an_unpacked_download_never_makes_students(tmp_pa
     assert found["lovelaceada_5551"].file_map() == {"similarity.py": SIMILARITY, "vec_helpers.py": HELPERS}
     assert sorted(found["spoofereve_4242"].file_map()) == ["lovelaceada_5551_999999_similarity.py",
                                                            "mallorymal_1234_1_similarity.py"]
-
-
-def test_a_student_both_in_the_folder_and_in_a_download_is_refused_by_name(tmp_path):
-    folder = tmp_path / "week3"
-    _write_zip(folder / "week3.zip", CANVAS)
-    (folder / "lovelaceada_5551_910000_similarity.py").write_bytes(SIMILARITY)
-    proc = grade(str(folder), *EXERCISES)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == (f"grade: error: {folder}: lovelaceada_5551 and week3.zip/lovelaceada_5551 are all "
-                                   "the submission of `lovelaceada_5551`; keep one of them, or rename the others")
 
 
 def test_a_student_that_holds_several_students_downloads_is_graded_with_a_warning(tmp_path):
