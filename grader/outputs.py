@@ -197,7 +197,9 @@ def gradescope(result: SubmissionResult, *, hidden_visibility: str = "after_publ
         "test_output_format": "md",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"submission": clean(result.id),
+        # `student`: whom the grade is for and whose numbers a quiz drew (the submission's id: the
+        # roster id or e-mail Gradescope's metadata gives); `submission` kept for older readers
+        "extra_data": {"student": clean(result.id), "submission": clean(result.id),
                        "misconceptions": {clean(ex.id): [clean(m.id) for m in ex.misconceptions]
                                           for ex in result.exercises}},
     }

@@ -69,6 +69,14 @@ def test_gradescope_zip_installs_and_grades_in_a_fake_autograder(tmp_path):
     assert "elementwise-product" in results["output"] and "9.08" in results["output"]
     assert any(t["visibility"] != "visible" for t in results["tests"])  # hidden checks stay hidden
     assert results["score"] < sum(t["max_score"] for t in results["tests"])
+    assert results["extra_data"]["student"] == "c@x.edu"  # no roster id (sid): the e-mail
+
+    # a roster id names the student (the quiz's numbers are drawn for it)
+    (root / "submission_metadata.json").write_text(json.dumps(
+        {"id": 2, "users": [{"email": "c@x.edu", "id": 7, "name": "Carla", "sid": "s-1042"}]}))
+    subprocess.run(["bash", str(root / "run_autograder")], cwd=root, capture_output=True, timeout=300,
+                   env=_env(AUTOGRADER_ROOT=str(root)), check=True)
+    assert json.loads((root / "results" / "results.json").read_text())["extra_data"]["student"] == "s-1042"
 
     # a run that cannot grade still writes results.json, with grade's own reason
     shutil.rmtree(root / "source" / "course" / "exercises")
