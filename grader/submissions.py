@@ -449,6 +449,9 @@ def _gather(items: list[_Item]) -> list[Submission]:
         if platform == "canvas":
             meta: dict[str, object] = {"name": name, "lms_id": uid, "late": any(lms.late for lms, _ in members),
                                        "platform": platform}
+            uploads = [lms.upload for lms, _ in members if lms.upload]
+            if uploads:  # Canvas's re-upload of feedback names a file of the current submission
+                meta["attachment_id"] = str(max(uploads))
             sid = f"{name}_{uid}"
         else:
             meta = {"name": name.replace("_", " "), "lms_id": uid, "platform": platform}

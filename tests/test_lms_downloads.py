@@ -311,3 +311,13 @@ def test_the_order_of_a_download_s_members_changes_nobody_s_submission(tmp_path,
     got = [(s.id, s.info, s.file_map(), sorted(s.problems)) for s in discover(download)]
     download.write_bytes(_zip_bytes(CANVAS))
     assert got == [(s.id, s.info, s.file_map(), sorted(s.problems)) for s in discover(download)]
+
+
+def test_feedback_files_of_a_canvas_download_are_named_for_its_re_upload(tmp_path):
+    """Canvas's Re-Upload Submissions attaches a file to the student whose user id and current
+    submission file id open its name: each feedback file names the student's latest upload."""
+    download = _write_zip(tmp_path / "submissions.zip", CANVAS[:6])
+    proc = grade(str(download), *EXERCISES, "--feedback-dir", str(tmp_path / "feedback"), "--no-db")
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in (tmp_path / "feedback").iterdir())
+    assert names == ["hoppergrace_6662_909002_feedback.md", "lovelaceada_5551_908990_feedback.md"], names
