@@ -72,7 +72,7 @@ def test_a_canvas_download_zip_is_graded_as_the_class_it_holds(tmp_path):
     subs = by_id(doc)
     assert sorted(subs) == CANVAS_IDS
     assert subs["lovelaceada_5551"]["student"] == {"name": "lovelaceada", "lms_id": "5551", "late": False,
-                                                   "platform": "canvas"}
+                                                   "platform": "canvas", "attachment_id": "908990"}
     assert subs["hoppergrace_6662"]["student"]["late"] is True
     assert subs["curiemarie_9995"]["student"] == {"name": "curiemarie", "lms_id": "9995", "late": True,
                                                   "platform": "canvas"}
@@ -294,7 +294,8 @@ def test_canvas_resubmissions_get_their_own_name_back_and_the_latest_wins(tmp_pa
     student = found[f"{name}_{uid}"]
     assert student.file_map() == {"similarity.py": members_of(members, f"{prefix}_100_similarity.py"),
                                   f"{module}.py": f"VERSION = {max(versions)}\n".encode()}
-    assert student.info == {"name": name, "lms_id": str(uid), "late": late, "platform": "canvas"}
+    assert student.info == {"name": name, "lms_id": str(uid), "late": late, "platform": "canvas",
+                            "attachment_id": str(1000 + max(versions))}  # the latest upload
     assert len(student.problems) == len(versions) - 1  # each older upload is named, once
     assert found[f"{other}_7"].file_map()[f"{module}.py"] == b"VERSION = 'other'\n"
 
