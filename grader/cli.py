@@ -319,7 +319,7 @@ def doctor() -> None:
 
 
 @cli.command("results")
-@click.argument("submissions", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The gradebook (default: gradebook.sqlite beside SUBMISSIONS, or in this folder).")
 def results_command(submissions: Path | None, db_path: Path | None) -> None:
@@ -340,7 +340,7 @@ def results_command(submissions: Path | None, db_path: Path | None) -> None:
 
 
 @cli.command("export")
-@click.argument("submissions", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The gradebook (default: gradebook.sqlite beside SUBMISSIONS, or in this folder).")
 @click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "csv"]), default="csv", show_default=True)

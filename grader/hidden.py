@@ -45,6 +45,13 @@ def _needed() -> list[str]:
     return sorted({*visible_roots(), *(os.path.realpath(p) for p in libraries if p and os.path.isdir(p))})
 
 
+def _on_disk(path: str) -> str:
+    """The part of a submission's path that exists: a student of a class zip is `CLASS.zip/<id>`."""
+    while path != "/" and not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
+
+
 def hideable(folder: str) -> bool:
     """Can this folder be hidden from sandboxes without hiding what they need (the Python installation)?"""
     real = os.path.realpath(folder)
@@ -138,7 +145,7 @@ def hidden_paths(exercises: list[Exercise], submissions: list[Submission]) -> tu
     roots, needed = visible_roots(), _needed()
     course_files, caches, course_roots = _course_of(exercises)
     copies, copy_files = installed_course()
-    subs = sorted({os.path.realpath(s.path) for s in submissions})
+    subs = sorted({_on_disk(os.path.realpath(s.path)) for s in submissions})
     must_hide = {os.path.dirname(f) for f in (*course_files, *caches, *subs)} | set(copies)
 
     def holds_python(folder: str) -> bool:  # hiding it would hide a folder the sandbox needs
