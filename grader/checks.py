@@ -122,7 +122,9 @@ class ExerciseRun:
         if sandbox.gave_up is not None:
             return sandbox.gave_up
         if not isinstance(loaded, Returned):
-            self.load_problem = _load_message(loc.file, loaded)
+            if isinstance(loaded, Raised) and loaded.where:
+                loaded = dataclasses.replace(loaded, where=self.submission.submission.place(loaded.where))
+            self.load_problem = _load_message(loc.origin or loc.file, loaded)
             raise CheckFailure("timeout" if isinstance(loaded, TimedOut) else "error", self.load_problem)
         return sandbox
 
@@ -197,6 +199,8 @@ class ExerciseRun:
             mutated = tuple(params[i] if i < len(params) else f"arg{i}" for i in sorted(c_args)
                             if 0 <= i < len(sent_args) and not identical(sent_args[i], c_args[i]))
             mutated += tuple(k for k in sent_kwargs if k in c_kwargs and not identical(sent_kwargs[k], c_kwargs[k]))
+        if isinstance(outcome, Raised) and outcome.where:  # a notebook's module: the cell and line
+            outcome = dataclasses.replace(outcome, where=self.submission.submission.place(outcome.where))
         if isinstance(outcome, TimedOut):
             self.timeouts += 1
         elif isinstance(outcome, Crashed):

@@ -41,7 +41,20 @@ class SourceFile:
         if self.read_problem:
             return None, self.read_problem
         tree, problem = _parse(self.data, self.path)
+        if problem and self.origin:  # a place in the module made of a notebook is a place in a cell
+            problem = _PLACE.sub(lambda m: self.place(m.group()), problem, count=1)
         return (None, problem) if tree is None else (_bound_names(tree), None)
+
+    def place(self, where: str) -> str:
+        """`file.py:LINE…` as the student knows the place: for a notebook's module, its cell and line."""
+        m = _PLACE.match(where)
+        if not self.origin or m is None or m["file"] != self.path:
+            return where
+        found = notebook_place(self.data, int(m["line"]))
+        if found is None:
+            return where
+        cell, line = found
+        return f"{self.origin}, cell {cell}, line {line}{where[m.end():]}"
 
     @property
     def names(self) -> dict[str, int] | None:
@@ -85,6 +98,12 @@ class Submission:
 
     def file_map(self) -> dict[str, bytes]:
         return {f.path: f.data for f in self.files}
+
+    def place(self, where: str) -> str:
+        """A place in one of its files (`file.py:12 in name`) as the student knows it (see SourceFile.place)."""
+        m = _PLACE.match(where)
+        source = next((f for f in self.files if m is not None and f.path == m["file"]), None)
+        return where if source is None else source.place(where)
 
     @property
     def info(self) -> dict[str, object]:
@@ -684,6 +703,20 @@ def notebook_source(data: bytes, rel: str) -> tuple[bytes, str | None]:
                 source = "".join(source)
             parts.append(f"# --- {rel}, cell {i + 1}\n{neutralise_ipython(source)}")
     return ("\n\n".join(parts) + "\n").encode(), None
+
+
+_PLACE = re.compile(r"(?P<file>[^\s:]+\.py):(?P<line>\d+)")
+_CELL = re.compile(rb"^# --- .+, cell (?P<cell>\d+)$")
+
+
+def notebook_place(module: bytes, line: int) -> tuple[int, int] | None:
+    """(cell, line in that cell) of a line of the module made of a notebook (notebook_source)."""
+    lines = module.split(b"\n")
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        m = _CELL.match(lines[i])
+        if m:
+            return int(m["cell"]), line - (i + 1)
+    return None
 
 
 def _parse(data: bytes, rel: str) -> tuple[ast.Module | None, str | None]:

@@ -4,6 +4,7 @@ course's exercises declare (`packages:`), which the course platforms install; an
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import zipfile
@@ -11,9 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader.errors import ExerciseError
 from grader.exercise import Package, load_exercise
+from grader.submissions import notebook_place, notebook_source
 
 from conftest import CORPUS, EXERCISES, by_id, exercise, grade, grade_json
 
@@ -92,3 +96,52 @@ def test_the_gradescope_package_installs_the_declared_packages(tmp_path):
     sourced = subprocess.run(["bash", "-c", f"{env}\nprintf '%s' \"$GRADER_PACKAGES\""], capture_output=True,
                              text=True, check=True).stdout
     assert shlex.split(sourced) == ["pyyaml", "scikit-learn>=1.3"]
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def _notebook(cells: list[tuple[str, str]]) -> bytes:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) if kind == "code" else nbformat.v4.new_markdown_cell(src)
+                for kind, src in cells]
+    return nbformat.writes(nb).encode()
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.tuples(st.sampled_from(["code", "markdown"]),
+                                st.lists(st.sampled_from(["x = 1", "y = x", "%time z = 2", "!ls", "", "# c"]),
+                                         min_size=1, max_size=5).map("\n".join)), min_size=1, max_size=6))
+def test_every_line_of_the_module_made_of_a_notebook_maps_back_to_its_cell(cells):
+    """A place in the generated module is said as the student's notebook has it: cell and line."""
+    module, problem = notebook_source(_notebook(cells), "hw.ipynb")
+    assert problem is None
+    lines = module.decode().split("\n")
+    for number, (kind, src) in enumerate(cells, 1):
+        if kind != "code":
+            continue
+        start = lines.index(f"# --- hw.ipynb, cell {number}") + 1  # 0-based index of the marker, +1
+        for offset in range(len(src.split("\n"))):
+            assert notebook_place(module, start + 1 + offset) == (number, offset + 1)
+
+
+def test_a_notebook_s_errors_point_at_its_cells(tmp_path):
+    subs = tmp_path / "subs"
+    for sid, cells in {
+        "imports-matplotlib": [("markdown", "# HW 3"), ("code", "import numpy as np"),
+                               ("code", "import matplotlib.pyplot as plt\nplt.plot([1, 2])"), ("code", CORRECT)],
+        "divides-by-zero": [("code", "import numpy as np"),
+                            ("code", "def dot(a, b):\n    total = float(np.dot(a, b))\n    return total / 0")],
+        "syntax-error": [("markdown", "notes"), ("code", "def dot(a, b)\n    return 0")],
+    }.items():
+        (subs / sid).mkdir(parents=True)
+        (subs / sid / "hw.ipynb").write_bytes(_notebook(cells))
+    doc = by_id(grade_json(str(subs), "-e", "dot-product"))
+    said = {sid: json.dumps(exercise(sub, "dot-product")) for sid, sub in doc.items()}
+    assert ("`matplotlib` is not available in this course (hw.ipynb, cell 3, line 1 in <module>)"
+            in said["imports-matplotlib"]), said["imports-matplotlib"]
+    assert "hw.ipynb, cell 2, line 3 in dot" in said["divides-by-zero"], said["divides-by-zero"]
+    assert "syntax error in hw.ipynb, cell 2, line 1" in said["syntax-error"], said["syntax-error"]
+    for text in said.values():
+        assert "hw.py" not in text and "hw_ipynb.py" not in text  # a file the student never saw
