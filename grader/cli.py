@@ -17,7 +17,7 @@ import click
 from . import __version__, outputs
 from .errors import GraderError
 from .exercise import ID_RE, Exercise, builtin_course, load_exercises
-from .feedback import Feedback
+from .feedback import Feedback, plain_text
 from .gradebook import Gradebook, default_path
 from .grading import Options
 from .hidden import hideable
@@ -252,8 +252,8 @@ def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
         document = {"gradescope": outputs.gradescope, "prairielearn": outputs.prairielearn,
                     "github": outputs.github_classroom}[fmt](result)
         _write(output, json.dumps(document, indent=2) + "\n")
-    elif fmt == "text":
-        _write(output, feedback.render("submission.md.j2", sub=result))
+    elif fmt == "text":  # the terminal's: the Markdown feedback as plain text
+        _write(output, plain_text(feedback.render("submission.md.j2", sub=result)))
     else:
         _write(output, _render(results, fmt, feedback))
     if fmt == "prairielearn":

@@ -43,6 +43,20 @@ def md_block(text: Any) -> str:
     return f"{'`' * ticks}text\n{s}\n{'`' * ticks}"
 
 
+_MD_ESCAPED = re.compile(r"\\([\\`*_\[\]|#])")
+_FENCE = re.compile(r"^\s*`{3,}[a-z]*\s*$")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown feedback as a terminal shows it: no escapes, no HTML entities, no emphasis markers,
+    no code fences (a fenced block's lines stay). What was student text stays literal: it was
+    escaped once, and is unescaped once (it is already safe of control characters)."""
+    lines = [line for line in markdown.split("\n") if not _FENCE.match(line)]
+    text = "\n".join(lines).replace("**", "")
+    text = _MD_ESCAPED.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def reflow(text: Any, width: int = 92, indent: str = "    ") -> str:
     """Re-wrap Markdown paragraphs for the terminal (single newlines are soft breaks)."""
     import textwrap

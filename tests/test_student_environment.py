@@ -145,3 +145,16 @@ def test_a_notebook_s_errors_point_at_its_cells(tmp_path):
     assert "syntax error in hw.ipynb, cell 2, line 1" in said["syntax-error"], said["syntax-error"]
     for text in said.values():
         assert "hw.py" not in text and "hw_ipynb.py" not in text  # a file the student never saw
+
+
+def test_the_terminal_shows_plain_text_not_markdown_escapes(tmp_path):
+    """`grade check` prints for a person at a terminal: the student's numbers and names as they
+    are, no `\\[`, no `&lt;`; the Markdown format keeps them escaped."""
+    sub = tmp_path / "carla.py"
+    sub.write_text("import numpy as np\n\ndef dot(a, b):\n    raise ValueError('<module> [x] *y* & `z`')\n")
+    text = grade("check", str(sub), "-e", "dot-product").stdout
+    markdown = grade("check", str(sub), "-e", "dot-product", "--format", "markdown").stdout
+    assert "<module> [x] *y* & `z`" in text and "the seed's a = [0.2, 3] and b = [0.4, 3]" in text, text
+    for escaped in ("\\[", "&lt;", "&amp;", "\\*", "**"):
+        assert escaped not in text, escaped
+    assert "&lt;module&gt; \\[x\\]" in markdown, markdown
