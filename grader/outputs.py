@@ -136,6 +136,9 @@ def summary_markdown(result: SubmissionResult) -> str:
     """Score, and per exercise its status, why it could not be graded, and the misconceptions named
     with their explanations (trusted template output whose student values are already escaped)."""
     parts = [f"**Score: {_num(result.score)} / {_num(result.max_score)}**"]
+    if result.warnings:  # files left out of the submission, and why: the student should know
+        parts.append("Left out of your submission:\n\n" + "\n".join(
+            f"- {md_escape(truncate(clean(w), 500))}" for w in result.warnings[:20]))
     for ex in result.exercises:
         parts.append(f"### {md_escape(clean(ex.title))} (`{clean(ex.id)}`): "
                      f"{_num(ex.score)} / {_num(ex.max_score)} · {ex.status}")

@@ -201,6 +201,10 @@ def test_metadata_inside_a_submission_is_the_student_s_and_gives_no_identity(tmp
     for result in (by_id(doc)["mal"], single["submissions"][0]):
         assert "111" not in json.dumps(result["student"]) and "Bob" not in json.dumps(result["student"])
         assert any("submission_metadata.json: ignored" in w for w in result["warnings"]), result["warnings"]
+    # and the student hears of it where the platform shows them their result
+    gradescope = json.loads(grade("check", str(tmp_path / "submission"), "-e", "dot-product",
+                                  "--format", "gradescope").stdout)
+    assert "submission\\_metadata.json: ignored" in gradescope["output"], gradescope["output"]
 
 
 def test_io_of_a_zip_never_writes_beside_it(tmp_path):
