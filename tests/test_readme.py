@@ -1,5 +1,6 @@
-"""The README's promises: its first code block, its complete examples, which must validate, and the
-Canvas round trip, run word for word."""
+"""The documents' promises: the README's first code block and its size (a front door), the
+teaching guide's complete examples, which must validate, and the platforms guide's Canvas round
+trip, run word for word; every document they link to exists."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from test_exports_import import canvas_import_problems
 from conftest import CORPUS, ROOT, grade
 
 README = (ROOT / "README.md").read_text()
+TEACHING = (ROOT / "docs" / "teaching.md").read_text()  # the complete exercise and quiz examples
+PLATFORMS = (ROOT / "docs" / "platforms.md").read_text()  # the Canvas round trip
 
 
 def test_readme_starts_with_the_two_setup_commands():
@@ -25,7 +28,7 @@ def test_readme_starts_with_the_two_setup_commands():
 
 
 def _files() -> dict[str, str]:
-    return dict(re.findall(r"<!-- file: (\S+) -->\n```[a-z]*\n(.*?)```", README, re.S))
+    return dict(re.findall(r"<!-- file: (\S+) -->\n```[a-z]*\n(.*?)```", TEACHING, re.S))
 
 
 def test_the_complete_exercise_and_quiz_examples_validate(tmp_path):
@@ -55,7 +58,7 @@ def test_the_example_answers_are_graded_with_the_named_misconception(tmp_path):
 def test_the_canvas_round_trip_runs_word_for_word(tmp_path):
     """The README's Canvas round trip, run as written on a Canvas download and a gradebook export:
     the CSV it writes is one Canvas's importer takes, every student matched by their Canvas ID."""
-    commands = re.search(r"<!-- round trip: canvas -->\n```sh\n(.*?)```", README, re.S).group(1)
+    commands = re.search(r"<!-- round trip: canvas -->\n```sh\n(.*?)```", PLATFORMS, re.S).group(1)
     assert "grade export" in commands and "--roster roster.csv" in commands
     right = (CORPUS / "dot-product" / "correct_loop.py").read_text()
     wrong = (CORPUS / "dot-product" / "elementwise-product.py").read_text()
@@ -82,3 +85,12 @@ def test_the_canvas_round_trip_runs_word_for_word(tmp_path):
     assert scores == {"5551": round(100 * totals["doejane_5551"], 2), "6662": round(100 * totals["leeann_6662"], 2),
                       "7773": round(100 * totals["parkkim_7773"], 2)}
     assert scores["5551"] > scores["6662"]
+
+
+def test_the_readme_is_a_front_door_and_every_link_it_gives_exists():
+    assert len(README.encode()) <= 12_000, f"README.md is {len(README.encode())} bytes"
+    for document in (README, TEACHING, PLATFORMS):
+        for target in re.findall(r"\]\(([^)#:]+)\)", document):
+            base = ROOT if document is README else ROOT / "docs"
+            assert (base / target).resolve().exists(), target
+
