@@ -185,7 +185,7 @@ def _write_class(folder: Path, students: dict[str, str]) -> Path:
 
 
 # each student sleeps at import: the class takes a few seconds, and the kill lands mid-chunk
-SLOW = {sid: "import time\ntime.sleep(0.5)\n" + source for sid, source in STUDENTS.items()}
+SLOW = {sid: "import time\ntime.sleep(0.25)\n" + source for sid, source in STUDENTS.items()}
 
 
 @needs_proc
