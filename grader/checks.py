@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from .compare import (
+    args_text,
     as_array,
     describe_type,
     first_difference,
@@ -74,12 +75,6 @@ def assert_close(got: Any, expected: Any, what: str = "the result", tolerance: T
     if not same_value(got, expected, tol):
         diff = first_difference(got, expected, tol)
         raise CheckFailure("failed", f"{what}: expected {fmt(expected)}, got {fmt(got)}" + (f"; {diff}" if diff else ""))
-
-
-def args_text(params: tuple[str, ...], args: list | tuple, kwargs: dict) -> str:
-    parts = [f"{params[i] if i < len(params) else f'arg{i}'} = {fmt(a)}" for i, a in enumerate(args)]
-    parts += [f"{k} = {fmt(v)}" for k, v in kwargs.items()]
-    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- runs

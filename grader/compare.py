@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .exercise import Tolerance
 from .outcome import Crashed, Outcome, Raised, Returned, TimedOut
 from .sandbox.protocol import Opaque
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close a result must be: numpy.allclose's rtol and atol."""
+
+    rtol: float = 1e-5
+    atol: float = 1e-8
+
 
 MAX_SHOWN = 8
 _SCALARS = (int, float, np.float64, np.float32, np.int64, np.int32)
@@ -264,3 +273,10 @@ def first_difference(got: Any, expected: Any, tol: Tolerance) -> str:
         return ""
     idx = tuple(int(i) for i in bad[0])
     return f"first difference at {list(idx)}: expected {_num(e[idx])}, got {_num(g[idx])}"
+
+
+def args_text(params: tuple[str, ...], args: list | tuple, kwargs: dict) -> str:
+    """A call's arguments as feedback shows them: `a = [0.2, 3], b = [0.4, 3]`."""
+    parts = [f"{params[i] if i < len(params) else f'arg{i}'} = {fmt(a)}" for i, a in enumerate(args)]
+    parts += [f"{k} = {fmt(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)

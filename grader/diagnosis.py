@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .checks import args_text
 from .compare import (
+    args_text,
     as_array,
     describe_type,
     first_difference,

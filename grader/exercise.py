@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 import yaml
 
+from .compare import Tolerance
 from .errors import ExerciseError
 
 MAX_EXERCISE_BYTES = 1_000_000
@@ -25,12 +26,6 @@ FORMS = ("as-written", "list", "array")
 VISIBILITIES = ("visible", "hidden")
 GENERATORS = ("normal", "uniform", "integers", "zeros", "array")
 MATCHES = ("value", "returns")
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    rtol: float = 1e-5
-    atol: float = 1e-8
 
 
 @dataclass(frozen=True)

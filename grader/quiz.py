@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .compare import fmt, same_value
-from .diagnosis import GENERIC_TITLES
+from .diagnosis import GENERIC_TITLES, Evidence, context
 from .errors import ExerciseError
 from .exercise import (
     GENERATORS,
@@ -32,7 +32,7 @@ from .exercise import (
     load_exercise,
     parse_yaml,
 )
-from .outcome import Returned, run_trusted
+from .outcome import Call, Returned, run_trusted
 from .results import CheckResult, Diagnosis, ExerciseResult
 
 QUESTION_TYPES = ("single", "multiple", "numeric", "vector")
@@ -311,8 +311,6 @@ def _numeric(value: Any) -> bool:
 
 def _diagnose_with_models(quiz: Quiz, q: Question, got: Any, values: Mapping[str, Any], feedback: Any) -> list[Diagnosis]:
     """A wrong number that equals a model's output on the question's inputs names that model's idea."""
-    from .diagnosis import Evidence, context
-    from .outcome import Call
 
     ex = quiz.linked[q.answer["exercise"]]
     sol = ex.solution()

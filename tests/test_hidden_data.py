@@ -21,8 +21,7 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from grader.checks import args_text
-from grader.compare import as_array, fmt, same_value
+from grader.compare import args_text, as_array, fmt, same_value
 from grader.exercise import Exercise, load_exercise
 from grader.feedback import md_escape
 from grader.outcome import Outcome, Raised, Returned, run_trusted

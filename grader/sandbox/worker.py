@@ -21,7 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox.protocol import FrameReader, changes, pack, snapshot, unpack_request, write_all
+from grader.sandbox.isolation import enter_sandbox
+from grader.sandbox.preload import preload
+from grader.sandbox.protocol import (
+    FrameReader,
+    changes,
+    pack,
+    read_files,
+    snapshot,
+    unpack_request,
+    write_all,
+)
 
 
 def apply_limits(limits: dict[str, Any]) -> list[str]:
@@ -306,11 +316,7 @@ def start_failed(resp_fd: int, error: BaseException) -> None:
 
 def main() -> None:
     """A sandbox started as its own interpreter (where the zygote cannot fork)."""
-    from grader.sandbox.isolation import enter_sandbox
-    from grader.sandbox.protocol import read_files
-    from grader.sandbox.zygote import _preload
-
-    _preload()  # before the uid drop: the interpreter's own files may not be readable after it
+    preload()  # before the uid drop: the interpreter's own files may not be readable after it
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
     try:
         applied, missing, cwd = enter_sandbox({**json.loads(sys.argv[4]), "cwd": os.getcwd()}, read_files(req_fd))

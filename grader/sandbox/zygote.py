@@ -24,6 +24,8 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING, Any
 
+from .preload import preload
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -33,43 +35,6 @@ GRADER_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath
 KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
-
-
-# What a student may reasonably import. Imported once here, so no sandbox pays for it, and so it
-# stays importable after the uid drop (the interpreter may live in a home folder the sandbox's
-# uid cannot read). Not numpy.testing, numpy.ma, numpy.polynomial or unittest: a solution rarely
-# imports them, and they are a quarter of the zygote's private memory, which every sandbox pays
-# for in its fork and its exit (a sandbox that wants one imports it itself).
-PRELOAD = ("abc", "array", "bisect", "cmath", "collections", "collections.abc", "contextlib", "copy", "csv",
-           "dataclasses", "datetime", "decimal", "encodings.idna", "enum", "fractions", "functools", "glob",
-           "hashlib", "heapq", "io", "itertools", "json", "math", "mmap", "numbers", "operator", "pathlib",
-           "pprint", "random", "re", "statistics", "string", "struct", "textwrap", "time", "traceback", "types",
-           "typing", "warnings", "numpy", "numpy.linalg", "numpy.random", "numpy.fft",
-           "numpy.char", "numpy.rec", "numpy.strings", "numpy.exceptions", "numpy.dtypes",
-           "numpy.lib.stride_tricks")
-
-
-def _preload() -> None:
-    import importlib
-
-    for name in PRELOAD:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    import numpy as np
-
-    import grader.sandbox.isolation  # noqa: F401  (the layers, applied in each child)
-    import grader.sandbox.worker  # noqa: F401  (the sandbox runtime itself)
-
-    try:
-        import pyseccomp  # noqa: F401
-    except (ImportError, OSError):
-        pass
-
-    np.linalg.norm(np.ones(2))
-    np.einsum("i,i->", np.ones(2), np.ones(2))
-    np.random.default_rng(0)
 
 
 def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wakeup: int, wakeup_read: int) -> None:
@@ -138,7 +103,7 @@ def _workdir(request: dict[str, Any]) -> str:
 
 def serve(control: int) -> None:
     sock = socket.socket(fileno=control)
-    _preload()
+    preload()
     # The folders to hide come in the grader's first message: it may start the zygote before it
     # knows them (the interpreter and numpy load meanwhile).
     try:
