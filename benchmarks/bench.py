@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "submissions"
 sys.path.insert(0, str(ROOT))
 
-from grader.exercise import load_exercises  # noqa: E402
+from grader.course import load_exercises  # noqa: E402
 
 MODULE = {  # one module file per exercise in a synthetic student's folder
     "dot-product": "dot.py", "cosine-similarity": "cosine.py", "l2-normalize": "normalize.py",

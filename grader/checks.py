@@ -34,7 +34,8 @@ from .compare import (
     kind_of,
     same_value,
 )
-from .exercise import Case, Exercise, Solution, Tolerance, load_exercise
+from .course import load_exercise
+from .exercise import Case, Exercise, Solution, Tolerance
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult, unjudged
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox

@@ -15,8 +15,9 @@ from typing import Any, TextIO
 import click
 
 from . import __version__, outputs
+from .course import builtin_course, load_exercises
 from .errors import GraderError
-from .exercise import ID_RE, Exercise, builtin_course, load_exercises
+from .exercise import ID_RE, Exercise
 from .feedback import Feedback, plain_text
 from .gradebook import Gradebook, default_path
 from .grading import Options

@@ -318,8 +318,8 @@ def check_argument(c: Checker, spec: Any, key: str) -> None:
 _LOADED: dict[tuple[str, int, int], Exercise] = {}
 
 
-def load_exercise(path: str | Path) -> Exercise:
-    """Load and validate one exercise YAML file (a `kind: quiz` file gives a grader.quiz.Quiz).
+def load_code_exercise(path: str | Path) -> Exercise:
+    """Load and validate one code exercise's YAML file (a quiz is grader.course's to load).
 
     Loaded once per process while the file is unchanged (the result is immutable).
     """
@@ -340,9 +340,7 @@ def load_exercise(path: str | Path) -> Exercise:
 def _load_exercise(path: Path) -> Exercise:
     data, lines = read_yaml(path)
     if isinstance(data, dict) and data.get("kind") == "quiz":
-        from .quiz import load_quiz
-
-        return load_quiz(path, data, lines)  # type: ignore[return-value]
+        raise ExerciseError(path, lines.get("kind"), "kind", "a quiz, where a code exercise is expected")
     c = Checker(path, lines)
     top = ("id", "kind", "title", "points", "prompt", "function", "solution", "form", "tolerance",
            "mutation_points", "checks", "cases", "misconceptions", "packages")
@@ -511,39 +509,6 @@ def load_solution(exercise: Exercise) -> Solution:
                             f"{path.name} defines no function '{exercise.function.name}' (the reference)")
     models = {k: v for k, v in vars(module).items() if callable(v) and not k.startswith("_") and getattr(v, "__module__", None) == module.__name__}
     return Solution(reference=ref, models=models)
-
-
-def load_exercises(directory: str | Path, only: tuple[str, ...] = ()) -> list[Exercise]:
-    """Load every `*.yaml` in a folder (sorted by file name), optionally only the given ids."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ExerciseError(directory, None, "", "not a folder of exercise YAML files")
-    exercises = []
-    for p in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-        exercises.append(load_exercise(p))
-    if not exercises:
-        raise ExerciseError(directory, None, "", "no exercise files (*.yaml) found")
-    by_id: dict[str, Exercise] = {}
-    for ex in exercises:
-        if ex.id in by_id:
-            raise ExerciseError(ex.source_path, ex.lines.get("id"), "id", f"'{ex.id}' is also the id of {by_id[ex.id].source_path.name}")
-        by_id[ex.id] = ex
-    if only:
-        unknown = [i for i in only if i not in by_id]
-        if unknown:
-            from .errors import GraderError
-            raise GraderError(f"unknown exercise id '{unknown[0]}'; known: {', '.join(sorted(by_id))}")
-        return [by_id[i] for i in only]
-    return exercises
-
-
-def builtin_course() -> Path:
-    """The course shipped with the package (or, in a source checkout, the repository's folders)."""
-    pkg = Path(__file__).resolve().parent
-    shipped = pkg / "course" / "exercises"
-    if shipped.is_dir():
-        return shipped
-    return pkg.parent / "exercises"
 
 
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?\s*([<>=!~]=?\s*[A-Za-z0-9.*+!-]+\s*,?\s*)*$")

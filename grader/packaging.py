@@ -11,7 +11,8 @@ from importlib import metadata
 from pathlib import Path
 
 from . import DISTRIBUTION, __version__
-from .exercise import Exercise, load_exercises
+from .course import load_exercises
+from .exercise import Exercise
 
 PLATFORMS = Path(__file__).resolve().parent / "platforms"
 PACKAGE = Path(__file__).resolve().parent

@@ -25,8 +25,9 @@ from typing import Any
 
 from . import grading, results
 from .checks import build_exercise_result
+from .course import load_exercise
 from .errors import GraderError
-from .exercise import Exercise, load_exercise
+from .exercise import Exercise
 from .feedback import Feedback
 from .grading import Options, run_session
 from .results import SubmissionResult

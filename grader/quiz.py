@@ -29,7 +29,7 @@ from .exercise import (
     Tolerance,
     build_value,
     check_argument,
-    load_exercise,
+    load_code_exercise,
     parse_yaml,
 )
 from .outcome import Call, Returned, run_trusted
@@ -138,7 +138,7 @@ def load_quiz(path: Path, data: Any, lines: Mapping[str, int]) -> Quiz:
                 ex_path = path.parent / f"{ans['exercise']}.yaml"
                 if not ex_path.is_file():
                     raise c.fail(f"{key}.answer.exercise", f"no exercise file {ex_path.name} beside the quiz")
-                linked[ans["exercise"]] = load_exercise(ex_path)
+                linked[ans["exercise"]] = load_code_exercise(ex_path)
                 if not isinstance(ans["args"], list):
                     raise c.fail(f"{key}.answer.args", "expected a list of arguments")
                 for a in ans["args"]:
@@ -153,11 +153,10 @@ def load_quiz(path: Path, data: Any, lines: Mapping[str, int]) -> Quiz:
     for sibling in sorted(path.parent.glob("*.yaml")):
         if sibling.resolve() != path.resolve() and sibling.stem not in linked:
             try:
-                ex = load_exercise(sibling)
+                ex = load_code_exercise(sibling)
             except ExerciseError:
-                continue  # reported when that file itself is loaded
-            if ex.kind == "code":
-                linked[ex.id] = ex
+                continue  # another quiz, or reported when that file itself is loaded
+            linked[ex.id] = ex
     known = {m.id for ex in linked.values() for m in ex.misconceptions} | set(GENERIC_TITLES)
     for i, q in enumerate(questions):
         for j, ch in enumerate(q.choices):

@@ -24,9 +24,10 @@ import numpy as np
 import yaml
 
 from .checks import MUTATION_CHECK
+from .course import load_exercise
 from .diagnosis import Evidence, context
 from .errors import ExerciseError
-from .exercise import Exercise, Misconception, load_exercise
+from .exercise import Exercise, Misconception
 from .feedback import Feedback
 from .grading import Options, run_session
 from .outcome import Call, Returned, run_trusted

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
+from grader.course import load_exercise, load_exercises
 from grader.errors import ExerciseError, GraderError
-from grader.exercise import load_exercise, load_exercises
 
 from conftest import EXERCISES, ROOT
 

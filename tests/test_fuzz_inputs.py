@@ -10,8 +10,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from grader.course import load_exercise
 from grader.errors import ExerciseError
-from grader.exercise import load_exercise
 from grader.feedback import Feedback
 from grader.quiz import grade_quiz
 

@@ -22,7 +22,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from grader.compare import args_text, as_array, fmt, same_value
-from grader.exercise import Exercise, load_exercise
+from grader.course import load_exercise
+from grader.exercise import Exercise
 from grader.feedback import md_escape
 from grader.outcome import Outcome, Raised, Returned, run_trusted
 

@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader import hidden
+from grader.course import load_exercise
 from grader.errors import GraderError
-from grader.exercise import load_exercise
 from grader.submissions import Submission
 
 from conftest import CORPUS, ROOT, by_id, exercise

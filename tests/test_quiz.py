@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
+from grader.course import load_exercise
 from grader.errors import ExerciseError
-from grader.exercise import load_exercise
 
 from conftest import EXAMPLES, EXERCISES, by_id, exercise, grade, grade_json
 

@@ -15,8 +15,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grader.course import load_exercise
 from grader.errors import ExerciseError
-from grader.exercise import Package, load_exercise
+from grader.exercise import Package
 from grader.submissions import notebook_place, notebook_source
 
 from conftest import CORPUS, EXERCISES, by_id, exercise, grade, grade_json

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from grader.course import load_exercise
 from grader.errors import SubmissionError
-from grader.exercise import load_exercise
 from grader.submissions import discover, load_submission, locate
 
 from conftest import EXERCISES, by_id, exercise, grade_json

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_hostile import WITHOUT_USER_NAMESPACES, _as_nobody
 
-from grader.exercise import load_exercises
+from grader.course import load_exercises
 from grader.feedback import Feedback
 from grader.pool import MAX_DEATHS, WORKER_DIED, Ledger, _chunks, died_result
 from grader.submissions import Submission

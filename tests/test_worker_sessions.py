@@ -13,7 +13,7 @@ from conftest import EXAMPLES, EXERCISES, ROOT
 SCRIPT = textwrap.dedent("""
     import gc, sys
     from pathlib import Path
-    from grader.exercise import load_exercises
+    from grader.course import load_exercises
     from grader.grading import Options, run_session
     from grader.sandbox.host import Limits
     from grader.submissions import load_submission
