@@ -168,11 +168,10 @@ def _student_texts(fmt_name: str, out: str) -> list[str]:
 FORMATS = ("text", "markdown", "json", "gradescope", "prairielearn", "github")
 
 
-@settings(max_examples=2, deadline=None)  # each draw is six grade runs: the suite's time is budgeted
+@settings(max_examples=1, deadline=None)  # each draw is six grade runs: the suite's time is budgeted
 @given(student=st.sampled_from(sorted(STUDENTS)), hidden=hidden_sets)
 @example(student="elementwise-product", hidden=EVERY_VISIBLE_HIDDEN)
 @example(student="no-length-check", hidden=LENGTH_CHECKS_HIDDEN)
-@example(student="raises", hidden=EVERY_VISIBLE_HIDDEN)
 @example(student="quotes-input", hidden=frozenset())
 @example(student="no-length-check", hidden=frozenset())  # its first failing call is not one the model tells apart
 @example(student="wrong-once", hidden=frozenset())

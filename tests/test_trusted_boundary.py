@@ -125,8 +125,8 @@ def bob_alone(tmp_path_factory) -> dict:
     return _bob(json.loads(proc.stdout))
 
 
-# each draw grades a class six ways: two draws beside the pinned example keep the suite in its time
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# each draw grades a class six ways: one draw beside the pinned example keeps the suite in its time
+@settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(students=st.lists(student, min_size=3, max_size=6))
 @example(students=[("\ud800\x1b[2J", "return 10**400"),
                    ("", "raise type('E\\x1b]0;t\\x07', (Exception,), {})('\\ud800')"),
