@@ -2,7 +2,7 @@
 
 Exercise-specific models come first: a model explains the student when the student agrees
 with it on every recorded call where the model disagrees with the reference (at least two
-such calls). Generic detectors (CURRICULUM.md) then look only at the calls no named model
+such calls). Generic detectors (grader/templates/generic/) then look only at the calls no named model
 explains. When nothing explains a failure, the result is an observation, not a name.
 
 Every text made here reaches students (explanation, evidence, observation). An explanation

@@ -1,6 +1,7 @@
 """Course-platform outputs (grader.outputs) against schemas written from the platforms' specs.
 
-The schemas in tests/schemas/ follow shared/PLATFORMS.md, not the implementation.
+The schemas in tests/schemas/ follow the platforms' own documentation (each schema names its
+sources), not the implementation.
 """
 
 from __future__ import annotations
@@ -350,7 +351,7 @@ MALFORMED_JUNIT = [
     '<testsuites><testsuite name="a" tests="1"><testcase name="x" time="fast"/></testsuite></testsuites>',
     '<testsuites><testsuite name="a" tests="1"><testcase name="x"><points value="2"/></testcase></testsuite></testsuites>',
 ]
-SPEC_EXAMPLE = (  # PLATFORMS.md section 7
+SPEC_EXAMPLE = (  # the Ant/Jenkins JUnit shape, as tests/schemas/junit.xsd describes it
     '<testsuites name="hw1" tests="2" failures="1" errors="0" skipped="0" time="0.41">'
     '<testsuite name="hw1" tests="2" failures="1" errors="0" skipped="0" time="0.41" timestamp="2025-01-01T12:00:00">'
     '<properties><property name="max_score" value="10"/></properties>'
