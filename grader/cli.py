@@ -27,6 +27,7 @@ from .report import MARK, RunReport
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
 from .sandbox.host import Limits, probe, shutdown
+from .sandbox.isolation import privileged
 from .submissions import discover, load_submission
 
 
@@ -138,7 +139,7 @@ def _check_sandbox(verbose: bool, strict: bool, unsafe: bool) -> None:
         why = "; ".join(m for m in missing if m.startswith(("private-filesystem", "uid-drop"))) or "no namespaces"
         if not unsafe:
             raise GraderError(f"sandboxes cannot be isolated on this machine ({why}): student code would run as "
-                              f"your user and could read or change anything you can. Run as root, or where "
+                              f"your user and could read or change anything you can. Run as root (with its capabilities), or where "
                               f"user namespaces are allowed (see `grade doctor`); to grade anyway, pass {UNSAFE_FLAG}")
         click.echo(f"grader: {UNSAFE_FLAG}: student code runs as your user, unisolated ({why})", err=True)
 
@@ -314,7 +315,8 @@ def doctor() -> None:
         click.echo(f"✓ {layer}")
     for m in missing:
         click.echo(f"✗ {m}")
-    uid = "root: sandboxes drop to an unprivileged uid" if os.geteuid() == 0 else "not root: sandboxes keep your uid"
+    uid = ("root: sandboxes drop to an unprivileged uid" if privileged()
+           else "not root, or root without its capabilities: sandboxes keep your uid, in namespaces of their own")
     click.echo(f"{len(layers)} layers active, {len(missing)} missing ({uid})")
     sys.exit(1 if missing else 0)
 

@@ -1110,3 +1110,27 @@ def _grade_as(nobody: list[str], env: dict[str, str], python: str, work: Path) -
     named = {m["id"] for s in doc["submissions"] for e in s["exercises"] for m in e["misconceptions"]}
     assert "elementwise-product" in named, named  # graded for real, through the sandbox
     assert list((work / "sandboxes").iterdir()) == []  # each sandbox's folder went with it
+
+
+@pytest.mark.parametrize("drop, graded", [("-sys_admin", True), ("-all", False)])
+def test_root_in_a_container_grades_by_what_its_capabilities_allow(tmp_path, drop, graded):
+    """Root without CAP_SYS_ADMIN (a container's default) still gives sandboxes a uid of their own
+    and grades; root without any capability can neither drop to another uid nor map a user
+    namespace, and refuses in one line, as a user without namespaces does."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "bob.py").write_text(CORRECT_DOT)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    proc = subprocess.run([setpriv, f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable, "-m", "grader",
+                           str(subs), "-e", "dot-product", "--format", "json", "--no-db"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if graded:
+        assert proc.returncode == 0, proc.stderr
+        bob = by_id(json.loads(proc.stdout))["bob"]
+        assert bob["score"] == 14.0 and "uid-drop" in bob["sandbox"], bob["sandbox"]
+    else:
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.startswith("grade: error: sandboxes cannot be isolated on this machine"), proc.stderr

@@ -21,6 +21,7 @@ from typing import Any
 from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
 from ..text import safe
 from . import zygote
+from .isolation import privileged
 from .protocol import (
     HEADER_SIZE,
     MAX_BODY,
@@ -73,7 +74,7 @@ def _sandbox_base(hide: tuple[str, ...]) -> str:
 
 def sandbox_uid() -> int | None:
     """The unprivileged uid for this grading process's sandboxes (root only)."""
-    return SANDBOX_UID_BASE + os.getpid() % 4000 if os.geteuid() == 0 else None
+    return SANDBOX_UID_BASE + os.getpid() % 4000 if privileged() else None
 
 
 def sandbox_layers() -> list[str]:

@@ -43,6 +43,26 @@ MAX_THREADS = 32  # RLIMIT_NPROC after the uid drop: the sandbox and its threads
 
 
 _USERNS = False  # this process made a user namespace of its own (not root): capabilities to drop
+# What root needs to give a sandbox a uid of its own: change uids, groups and owners
+_ROOT_CAPS = (7, 6, 0)  # CAP_SETUID, CAP_SETGID, CAP_CHOWN
+_PRIVILEGED: bool | None = None
+
+
+def privileged() -> bool:
+    """Root that can give sandboxes a uid of their own (uid 0 with the capabilities to change
+    uids and owners). Root in a container that dropped them is not: it takes the unprivileged
+    way, a user namespace of its own. Found once per process, before anything is dropped."""
+    global _PRIVILEGED
+    if _PRIVILEGED is None:
+        _PRIVILEGED = os.geteuid() == 0 and all(_has_capability(cap) for cap in _ROOT_CAPS)
+    return _PRIVILEGED
+
+
+def _has_capability(cap: int) -> bool:
+    data = (_CapData * 2)()
+    if _libc().capget(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data) != 0:
+        return False
+    return bool(data[cap // 32].effective & (1 << (cap % 32)))
 
 
 def namespaces() -> tuple[list[str], list[str]]:
@@ -51,7 +71,7 @@ def namespaces() -> tuple[list[str], list[str]]:
     checks every file against the real uid). Returns (applied, missing)."""
     global _USERNS
     libc = _libc()
-    root = os.geteuid() == 0
+    root = privileged()
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(CLONE_NEWNS | CLONE_NEWNET | (0 if root else CLONE_NEWUSER)) != 0:
         e = os.strerror(ctypes.get_errno())
@@ -262,7 +282,7 @@ def zygote_has_private_root() -> bool:
 def write_files(cwd: str, files: dict[str, bytes], uid: int | None) -> None:
     """The submission's files, in the sandbox's working folder, owned by the sandbox's uid."""
     base = os.path.realpath(cwd)
-    owner = uid if uid is not None and os.geteuid() == 0 else None
+    owner = uid if uid is not None and privileged() else None
     folders = [base]  # what this sandbox's uid must own: its folder, every subfolder and file
     for rel, data in files.items():
         parts = rel.split("/")
@@ -348,7 +368,7 @@ def drop_privileges(uid: int | None) -> tuple[list[str], list[str]]:
         resource.setrlimit(resource.RLIMIT_NPROC, (2 * MAX_THREADS, 2 * MAX_THREADS))
         applied, missing = drop_capabilities()
         return applied + ["process-limit"], missing
-    if os.geteuid() != 0:
+    if not privileged():
         return ["unprivileged-user"], []
     if uid is None:
         return [], ["uid-drop: no uid given"]
