@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 import pickle
 import time
 import weakref
@@ -39,7 +38,7 @@ from .exercise import Case, Exercise, Solution, Tolerance
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import CheckResult, ExerciseResult, SubmissionResult, unjudged
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
-from .sandbox.protocol import Encoded, Opaque, identical, sent_as_is
+from .sandbox.protocol import Encoded, Opaque, approx_bytes, identical, sent_as_is
 from .submissions import Location, Submission, load_submission, locate
 from .text import is_safe, safe_fields
 
@@ -229,24 +228,6 @@ def _load_message(file: str, outcome: Outcome) -> str:
 # Bytes of a submission's results the grader keeps for the diagnosis (the rest is judged and let go):
 # a submission returning a 30 MB array from every call must not hold gigabytes of the grader's memory.
 RETAINED_BYTES = 64 << 20
-
-
-_FLAT = frozenset({float, int, bool, np.float64, np.int64})
-
-
-def approx_bytes(value: Any, depth: int = 0) -> int:
-    """About how much memory a decoded result holds (arrays exactly; long lists from a sample)."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes + 112
-    if isinstance(value, (str, bytes)):
-        return len(value) + 50
-    if isinstance(value, (list, tuple, dict)) and depth < 8:
-        if value and type(value) is not dict and type(value[0]) in _FLAT:
-            return 64 + 40 * len(value)  # a row of numbers: a pointer and a number object each
-        sample = list(itertools.islice(value.values() if isinstance(value, dict) else value, 32))
-        each = sum(approx_bytes(v, depth + 1) for v in sample) / max(len(sample), 1)
-        return 64 + int(len(value) * (8 + each))
-    return 32
 
 
 class SubmissionRun:

@@ -19,12 +19,11 @@ import time
 import traceback
 from typing import Any
 
-import numpy as np
-
 from grader.sandbox.isolation import enter_sandbox
 from grader.sandbox.preload import preload
 from grader.sandbox.protocol import (
     FrameReader,
+    approx_bytes,
     changes,
     pack,
     read_files,
@@ -173,20 +172,6 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _Stop
 
 
-def _weight(value: Any, depth: int = 0) -> int:
-    """About how many bytes a result takes to hold and send."""
-    t = type(value)
-    if t is np.ndarray:
-        return int(value.nbytes)
-    if t is list or t is tuple:
-        if depth < 3 and value and type(value[0]) in (list, tuple, np.ndarray):
-            return 8 * len(value) + sum(_weight(v, depth + 1) for v in value[:1000]) * max(1, len(value) // 1000)
-        return 8 * len(value)
-    if t is str:
-        return 16 + len(value)
-    return 16
-
-
 def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]:
     """Several calls, one reply: each call's outcome and the arguments it changed.
 
@@ -228,7 +213,7 @@ def run_batch(func: Any, calls: list, limit: float, root: str) -> dict[str, Any]
                 if _ALARMED[0]:
                     raise _Stop  # the alarm rang during the call and was caught: the call has no result
                 change = changes(args, kwargs, before)
-                weight = _weight(value)
+                weight = approx_bytes(value)
                 if kinds and held + weight > BATCH_BYTES:
                     stopped = len(kinds)  # this call runs again on its own, with a message's whole budget
                     break
