@@ -11,7 +11,6 @@ import glob
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,16 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from . import checks
-from .checks import SESSION_KEY, GradingSession, SubmissionRun, build_exercise_result
-from .diagnosis import diagnose
+from . import plugin
 from .errors import GraderError
 from .exercise import Exercise
-from .feedback import Feedback, md_escape
+from .feedback import Feedback
 from .hidden import hidden_paths
-from .quiz import grade_quiz
-from .results import ExerciseResult, SubmissionResult, describe_error, unjudged
+from .plugin import SESSION_KEY, GradingSession
+from .results import SubmissionResult
 from .sandbox.host import Limits, prewarm
+from .scoring import finish_submission
 from .submissions import Submission
 
 
@@ -104,7 +102,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
              "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     with _no_autoload():
         try:
-            exit_code = pytest.main(args, plugins=[_SessionPlugin(session), session, checks])
+            exit_code = pytest.main(args, plugins=[_SessionPlugin(session), session, plugin])
         finally:
             try:
                 results = _finish_uninterrupted(session)
@@ -153,65 +151,3 @@ def _finish_uninterrupted(session: GradingSession) -> list[SubmissionResult]:
         if _STOP_REQUESTED:
             _STOP_REQUESTED = False
             raise KeyboardInterrupt
-
-
-def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
-    """Scores, diagnosis (only where something failed) and feedback for one submission."""
-    started = run.started if run.started is not None else time.perf_counter()
-    run.kill()  # the sandbox's teardown overlaps the scoring; close() below collects its output
-    out = [_judge(run, ex, feedback) for ex in exercises]
-    sub = run.submission
-    stdout, stderr, layers = run.close()
-    return SubmissionResult(sub.id, str(sub.path), tuple(out), stdout=stdout, stderr=stderr,
-                            warnings=sub.problems, seconds=time.perf_counter() - started, sandbox=layers,
-                            meta=sub.meta)
-
-
-def _judge(run: SubmissionRun, ex: Exercise, feedback: Feedback) -> ExerciseResult:
-    """One exercise's result. Whatever the submission sent, a failure of the grader's own code
-    here (comparing, diagnosing, rendering) stays this exercise's: the checks' scores stand when
-    only the diagnosis failed, anything earlier makes the exercise an error that says why."""
-    try:
-        if ex.kind == "quiz":
-            result = grade_quiz(ex, run.submission.id, run.submission.answers_text(ex.answers_file), feedback)
-            return dataclasses.replace(result, feedback=_render_exercise(feedback, result, "answers"))
-        ex_run = run.runs.get(ex.id)
-        result = build_exercise_result(ex_run, ex, run.locations[ex.id])
-    except Exception as e:  # noqa: BLE001  (the boundary: one exercise, never the class)
-        return _unjudged(ex, e, feedback)
-    if ex_run is not None and result.status != "passed":
-        try:
-            named, observation = diagnose(ex, ex.solution(), ex_run.calls, feedback)
-        except Exception as e:  # noqa: BLE001
-            named, observation = [], f"The grader could not diagnose this result ({describe_error(e)})."
-        result = dataclasses.replace(result, misconceptions=tuple(named), observation=observation)
-    try:
-        return dataclasses.replace(result, feedback=_render_exercise(feedback, result, ex.function.name))
-    except Exception as e:  # noqa: BLE001
-        return _unjudged(ex, e, feedback)
-
-
-def _unjudged(ex: Exercise, e: BaseException, feedback: Feedback) -> ExerciseResult:
-    result = unjudged(ex.id, ex.title, ex.points, e)
-    try:
-        text = _render_exercise(feedback, result, ex.function.name if ex.kind == "code" else "answers")
-    except Exception:  # noqa: BLE001  (the templates themselves fail: the message alone)
-        text = f"**{md_escape(ex.title)}**: {md_escape(result.message)}"
-    return dataclasses.replace(result, feedback=text)
-
-
-def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) -> str:
-    # a passed exercise renders the same text for most of a class: rendered once
-    key = ("exercise", result, function) if result.status == "passed" else None
-    if key is not None:
-        text = feedback.memo.get(key)  # one lookup: hashing a result walks all its checks
-        if text is not None:
-            return text
-    ctx = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
-    ctx["function"] = function
-    text = feedback.render("exercise.md.j2", ex=ctx).strip()
-    if key is not None:
-        if len(feedback.memo) >= 512:
-            feedback.memo.clear()
-        feedback.memo[key] = text
-    return text

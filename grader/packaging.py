@@ -40,7 +40,7 @@ def _pyproject() -> str:
     return ("[build-system]\nrequires = [\"hatchling>=1.21\"]\nbuild-backend = \"hatchling.build\"\n\n"
             f"[project]\nname = \"{DISTRIBUTION}\"\nversion = \"{__version__}\"\nrequires-python = \">=3.10\"\n"
             f"dependencies = [\n{deps}]\n\n[project.scripts]\ngrade = \"grader.start:main\"\n\n"
-            "[project.entry-points.pytest11]\ngrader = \"grader.checks\"\n\n"
+            "[project.entry-points.pytest11]\ngrader = \"grader.plugin\"\n\n"
             "[tool.hatch.build.targets.wheel]\npackages = [\"grader\"]\n")
 
 

@@ -24,13 +24,13 @@ from queue import Queue as LocalQueue
 from typing import Any
 
 from . import grading, results
-from .checks import build_exercise_result
 from .course import load_exercise
 from .errors import GraderError
 from .exercise import Exercise
 from .feedback import Feedback
 from .grading import Options, run_session
 from .results import SubmissionResult
+from .scoring import build_exercise_result
 from .submissions import Location, Submission
 
 _RESULTS: Connection | None = None  # in a grading worker: where each finished submission goes

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .checks import MUTATION_CHECK
 from .course import load_exercise
 from .diagnosis import Evidence, context
 from .errors import ExerciseError
 from .exercise import Exercise, Misconception
 from .feedback import Feedback
 from .grading import Options, run_session
+from .judging import MUTATION_CHECK
 from .outcome import Call, Returned, run_trusted
 from .quiz import Quiz, expected_answer, grade_quiz, render_question
 from .results import ExerciseResult

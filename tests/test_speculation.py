@@ -86,7 +86,7 @@ def test_a_call_is_answered_ahead_only_for_exactly_the_same_arguments():
     and none at all for an argument the sandbox would get only as a note (an opaque object, long text)."""
     import numpy as np
 
-    from grader.checks import call_key
+    from grader.runs import call_key
 
     x = np.arange(6.0).reshape(2, 3)
     same = call_key([x, 2.0], {"axis": -1})
