@@ -1,6 +1,7 @@
 """The gradebook: every graded submission in SQLite (WAL), one transaction each.
 
-History is kept (a row per grading); the latest row per student is what outputs and exports
+History is kept (a small row per grading: scores, statuses, misconception ids, when); the
+latest result of each student is kept in full, compressed, and is what outputs and exports
 use. A rerun skips a submission whose content, exercises and grader are unchanged, so a batch
 that was killed resumes where it stopped without grading anyone twice.
 """
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,11 @@ from .results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult, j
 from .submissions import Submission
 from .text import safe
 
+SCHEMA_VERSION = 2  # PRAGMA user_version; a gradebook of version 0 with tables is version 1 (it had none)
+
+# History keeps a small row per graded run (`submissions`, `exercise_results`: scores, statuses,
+# one letter per check, misconception ids); the full result JSON is kept, compressed, for each
+# student's latest run only (`latest`).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -48,8 +55,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     name TEXT,
     lms_id TEXT,
     late INTEGER NOT NULL DEFAULT 0,
-    submitted_at TEXT,
-    result TEXT NOT NULL
+    submitted_at TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_student ON submissions(student, id);
 CREATE TABLE IF NOT EXISTS exercise_results (
@@ -58,25 +64,14 @@ CREATE TABLE IF NOT EXISTS exercise_results (
     status TEXT NOT NULL,
     score REAL NOT NULL,
     max_score REAL NOT NULL,
-    file TEXT,
-    message TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS check_results (
+    checks TEXT NOT NULL,
+    misconceptions TEXT NOT NULL,
+    PRIMARY KEY (submission_id, exercise)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (
+    student TEXT PRIMARY KEY,
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    exercise TEXT NOT NULL,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL,
-    score REAL NOT NULL,
-    max_score REAL NOT NULL,
-    visibility TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS misconceptions (
-    submission_id INTEGER NOT NULL REFERENCES submissions(id),
-    exercise TEXT NOT NULL,
-    misconception TEXT NOT NULL,
-    title TEXT NOT NULL,
-    evidence TEXT NOT NULL
+    result BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS exercise_versions (
     exercises_hash TEXT NOT NULL,
@@ -87,6 +82,9 @@ CREATE TABLE IF NOT EXISTS exercise_versions (
     PRIMARY KEY (exercises_hash, exercise)
 );
 """
+STATEMENTS = [s.strip() for s in SCHEMA.split(";") if s.strip()]
+CHECK_LETTER = {"passed": "p", "failed": "f", "error": "e", "timeout": "t"}
+COMPRESSION = 6  # zlib's default; level 9 makes a result half a percent smaller
 
 
 def _hash_files(paths: Iterable[Path]) -> str:
@@ -164,6 +162,39 @@ class StoredRow:
     result: SubmissionResult
 
 
+@dataclass(frozen=True)
+class ExerciseAttempt:
+    """One exercise of one graded run, as history keeps it."""
+
+    exercise: str
+    status: str
+    score: float
+    max_score: float
+    checks: str  # one letter per check, in order: p(assed) f(ailed) e(rror) t(imeout)
+    misconceptions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One graded run of a student's submission, as history keeps it."""
+
+    graded_at: str
+    score: float
+    max_score: float
+    exercises: tuple[ExerciseAttempt, ...]
+
+
+def compress(as_json: str) -> bytes:
+    return zlib.compress(as_json.encode("utf-8", "surrogatepass"), COMPRESSION)
+
+
+def _exercise_rows(submission_id: int, result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """History rows of one result (its JSON, as SubmissionResult.to_dict makes it)."""
+    return [(submission_id, e["id"], e["status"], e["score"], e["max_score"],
+             "".join(CHECK_LETTER.get(c["status"], "?") for c in e["checks"]),
+             " ".join(m["id"] for m in e["misconceptions"])) for e in result["exercises"]]
+
+
 class Gradebook:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -175,12 +206,68 @@ class Gradebook:
                 os.chmod(path, 0o600)  # grades are private: not even a sandbox's uid may read them
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+            self._upgrade()
         except sqlite3.DatabaseError as e:
             raise GraderError(f"{path}: not a usable gradebook ({e})") from None
         except OSError as e:
             raise GraderError(f"{path}: cannot open the gradebook ({e.strerror})") from None
         self.run_id: int | None = None
+
+    def _version(self) -> int:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version == 0 and self._columns("submissions"):
+            return 1  # the first schema set no version: its submissions held every result in full
+        return version
+
+    def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
+
+    def _upgrade(self) -> None:
+        """Create the tables, or bring an older gradebook to this schema (in one transaction,
+        then give the space back); a gradebook of a newer grader is refused."""
+        migrated = False
+        with self._transaction():
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise GraderError(f"{self.path}: made by a newer grader (gradebook version {version}, this grader "
+                                  f"reads up to {SCHEMA_VERSION}); upgrade grader to use it")
+            if version == 1:
+                self._from_v1()
+                migrated = True
+            if version < SCHEMA_VERSION:
+                for statement in STATEMENTS:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if migrated:
+                self._copy_v1()
+        if migrated:
+            try:
+                self.db.execute("VACUUM")  # the full results of past runs are gone: the file shrinks
+            except sqlite3.OperationalError:
+                pass  # another process has it open: the space is reused by later runs instead
+
+    def _from_v1(self) -> None:
+        """Move the first schema's tables aside; `_copy_v1` fills the new ones from them."""
+        self.db.execute("DROP INDEX IF EXISTS submissions_student")
+        for table in ("submissions", "exercise_results", "check_results", "misconceptions"):
+            if self._columns(table):
+                self.db.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
+
+    def _copy_v1(self) -> None:
+        """Every run of the first schema kept as history; the latest of each student in full, compressed."""
+        columns = ("id, run_id, student, path, content_hash, exercises_hash, grader_version, graded_at, score, "
+                   "max_score, seconds, name, lms_id, late, submitted_at")
+        self.db.execute(f"INSERT INTO submissions ({columns}) SELECT {columns} FROM v1_submissions")
+        rows = self.db.execute(
+            "SELECT s.id, s.student, s.result, s.id = last.id FROM v1_submissions s "
+            "JOIN (SELECT student, MAX(id) AS id FROM v1_submissions GROUP BY student) last ON s.student = last.student")
+        for sid, student, text, is_latest in rows:
+            self.db.executemany("INSERT INTO exercise_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                _exercise_rows(sid, json.loads(text)))
+            if is_latest:
+                self.db.execute("INSERT INTO latest VALUES (?, ?, ?)", (student, sid, compress(text)))
+        for table in ("submissions", "exercise_results", "check_results", "misconceptions"):
+            self.db.execute(f"DROP TABLE IF EXISTS v1_{table}")
 
     def close(self) -> None:
         self.db.close()
@@ -202,7 +289,7 @@ class Gradebook:
             for ex in exercises:
                 self.db.execute("INSERT OR IGNORE INTO exercise_versions VALUES (?, ?, ?, ?, ?)",
                                 (ex_hash, ex.id, ex.title, ex.points, exercise_file_hash(ex)))
-        self.run_id = int(cur.lastrowid)
+        self.run_id = int(cur.lastrowid or 0)
         self.exercises_hash = ex_hash
         return self.run_id
 
@@ -216,49 +303,65 @@ class Gradebook:
     def unchanged(self, sub: Submission) -> SubmissionResult | None:
         """The stored result if this submission was graded with the same content, exercises and grader."""
         row = self.db.execute(
-            "SELECT content_hash, exercises_hash, grader_version, path, result FROM submissions "
-            "WHERE student = ? ORDER BY id DESC LIMIT 1", (sub.id,)).fetchone()
+            "SELECT s.content_hash, s.exercises_hash, s.grader_version, s.path, l.result FROM latest l "
+            "JOIN submissions s ON s.id = l.submission_id WHERE l.student = ?", (sub.id,)).fetchone()
         if row is None or tuple(row[:4]) != (content_hash(sub), self.exercises_hash, grader_version(), safe(sub.path)):
             return None
-        stored = result_from_json(json.loads(row[4]))
+        stored = self._result(sub.id, row[4])
         return stored if judged(stored) else None
 
     def record(self, sub: Submission | None, result: SubmissionResult, as_json: str | None = None) -> None:
-        """Store one graded submission in one transaction (`as_json`: its JSON, if already made)."""
+        """Store one graded submission in one transaction (`as_json`: its JSON, if already made):
+        its history row, and its full result as the student's latest."""
         meta = dict(result.meta)
+        if as_json is None:
+            as_json = json.dumps(result.to_dict(), default=str)
+        blob = compress(as_json)
         with self._transaction():
             cur = self.db.execute(
                 "INSERT INTO submissions (run_id, student, path, content_hash, exercises_hash, grader_version, "
-                "graded_at, score, max_score, seconds, name, lms_id, late, submitted_at, result) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "graded_at, score, max_score, seconds, name, lms_id, late, submitted_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.run_id, result.id, safe(result.path), content_hash(sub) if sub else "", self.exercises_hash,
                  grader_version(), _now(), result.score, result.max_score, result.seconds, meta.get("name"),
-                 meta.get("lms_id"), int(bool(meta.get("late"))), meta.get("submitted_at"),
-                 as_json if as_json is not None else json.dumps(result.to_dict(), default=str)))
-            sid = cur.lastrowid
-            for ex in result.exercises:
-                self.db.execute("INSERT INTO exercise_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (sid, ex.id, ex.status, ex.score, ex.max_score, ex.file, ex.message))
-                self.db.executemany("INSERT INTO check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [(sid, ex.id, c.name, c.status, c.score, c.max_score, c.visibility, c.message)
-                                     for c in ex.checks])
-                self.db.executemany("INSERT INTO misconceptions VALUES (?, ?, ?, ?, ?)",
-                                    [(sid, ex.id, m.id, m.title, m.evidence) for m in ex.misconceptions])
+                 meta.get("lms_id"), int(bool(meta.get("late"))), meta.get("submitted_at")))
+            sid = int(cur.lastrowid or 0)
+            self.db.executemany("INSERT INTO exercise_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                _exercise_rows(sid, {"exercises": [e.to_dict() for e in result.exercises]}))
+            self.db.execute("INSERT INTO latest VALUES (?, ?, ?) ON CONFLICT (student) DO UPDATE SET "
+                            "submission_id = excluded.submission_id, result = excluded.result", (result.id, sid, blob))
 
     def latest(self) -> Iterator[StoredRow]:
         """The latest result of every student, by student id."""
         rows = self.db.execute(
-            "SELECT s.student, s.score, s.max_score, s.graded_at, s.late, s.lms_id, s.name, s.result FROM submissions s "
-            "JOIN (SELECT student, MAX(id) AS id FROM submissions GROUP BY student) last ON s.id = last.id "
-            "ORDER BY s.student")
-        for student, score, max_score, graded_at, late, lms_id, name, result in rows:
-            yield StoredRow(student, score, max_score, graded_at, bool(late), lms_id, name,
-                            result_from_json(json.loads(result)))
+            "SELECT l.student, s.score, s.max_score, s.graded_at, s.late, s.lms_id, s.name, l.result FROM latest l "
+            "JOIN submissions s ON s.id = l.submission_id ORDER BY l.student")
+        for student, score, max_score, graded_at, late, lms_id, name, blob in rows:
+            yield StoredRow(student, score, max_score, graded_at, bool(late), lms_id, name, self._result(student, blob))
+
+    def history(self, student: str) -> list[Attempt]:
+        """Every graded run of a student's submission, oldest first."""
+        attempts = []
+        for sid, graded_at, score, max_score in self.db.execute(
+                "SELECT id, graded_at, score, max_score FROM submissions WHERE student = ? ORDER BY id", (student,)).fetchall():
+            exercises = tuple(ExerciseAttempt(ex, status, ex_score, ex_max, checks, tuple(mis.split()))
+                              for ex, status, ex_score, ex_max, checks, mis in self.db.execute(
+                                  "SELECT exercise, status, score, max_score, checks, misconceptions FROM exercise_results "
+                                  "WHERE submission_id = ?", (sid,)))
+            attempts.append(Attempt(graded_at, score, max_score, exercises))
+        return attempts
 
     def count(self, student: str | None = None) -> int:
         if student is None:
             return int(self.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
         return int(self.db.execute("SELECT COUNT(*) FROM submissions WHERE student = ?", (student,)).fetchone()[0])
+
+    def _result(self, student: str, blob: bytes) -> SubmissionResult:
+        try:
+            return result_from_json(json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass")))
+        except (zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+            raise GraderError(f"{self.path}: the stored result of `{safe(student, 100)}` is damaged "
+                              f"({type(e).__name__}); grade the class again with --regrade") from None
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -279,8 +382,8 @@ def result_from_json(d: dict[str, Any]) -> SubmissionResult:
     """Rebuild a result stored by `record` (the JSON of SubmissionResult.to_dict)."""
     exercises = []
     for e in d["exercises"]:
-        checks = tuple(CheckResult(c["name"], c["status"], c["score"], c["max_score"], c["visibility"], c["message"])
-                       for c in e["checks"])
+        checks = tuple(CheckResult(c["name"], c["status"], c["score"], c["max_score"], c["visibility"], c["message"],
+                                   c.get("data")) for c in e["checks"])
         mis = tuple(Diagnosis(m["id"], m["title"], m["evidence"], m.get("explanation", "")) for m in e["misconceptions"])
         exercises.append(ExerciseResult(e["id"], e["title"], e["status"], e["score"], e["max_score"], checks, mis,
                                         e.get("feedback", ""), e.get("file"), e.get("message", ""), e.get("observation", "")))
