@@ -23,11 +23,14 @@ from .gradebook import Gradebook, default_path
 from .grading import Options
 from .hidden import hideable
 from .pool import grade
+from .release import find_bundle, later_text, load_bundle, release
+from .release import watch as watch_path
 from .report import MARK, RunReport
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
 from .sandbox.host import Limits, probe, shutdown
 from .sandbox.isolation import privileged
+from .scaffold import scaffold
 from .submissions import discover, load_submission
 
 
@@ -238,24 +241,44 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
 
 @cli.command("check")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--bundle", "bundle_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A student bundle of `grade release` (default: the one PATH lies in, if any).")
+@click.option("--watch", is_flag=True, help="Check again on every save of PATH, showing the latest result (Ctrl-C stops).")
 @_common
-def check(path: Path, exercises_dir: Path | None, exercise_ids: tuple[str, ...], fmt: str, output: Path | None,
-          timeout: float, submission_timeout: float, memory: int, templates: Path | None, verbose: bool,
-          strict_sandbox: bool, unsafe: bool) -> None:
-    """Grade one submission (a folder or a .py file); exit 1 if any check failed."""
-    exercises = _load(exercises_dir, exercise_ids)
-    sub = load_submission(path, platform=True)
+def check(path: Path, bundle_dir: Path | None, watch: bool, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
+          fmt: str, output: Path | None, timeout: float, submission_timeout: float, memory: int,
+          templates: Path | None, verbose: bool, strict_sandbox: bool, unsafe: bool) -> None:
+    """Grade one submission (a folder or a .py file); exit 1 if any check failed.
+
+    In a student bundle (`grade release`) the public checks run, and the hidden ones are counted.
+    """
+    if bundle_dir is not None and exercises_dir is not None:
+        raise click.UsageError("--bundle and --exercises each name a course: give one of them")
+    if watch and (fmt != "text" or output is not None):
+        raise click.UsageError("--watch shows its text on the terminal: it takes no --format or --output")
+    root = bundle_dir or (None if exercises_dir else find_bundle(path))
+    bundle = load_bundle(root, exercise_ids) if root is not None else None
+    exercises = bundle.graded() if bundle is not None else _load(exercises_dir, exercise_ids)
     options = _options(timeout, submission_timeout, memory, 1, templates)
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox, unsafe)
-    results = grade(exercises, [sub], options)
+
+    def once() -> tuple[list[SubmissionResult], str]:
+        results = grade(exercises, [load_submission(path.resolve(), platform=True)], options)
+        text = plain_text(feedback.render("submission.md.j2", sub=results[0]))
+        return results, text + (later_text(bundle) if bundle is not None else "")
+
+    if watch:
+        watch_path(path, lambda: once()[1])
+        return
+    results, text = once()
     result = results[0]
     if fmt in PER_SUBMISSION:
         document = {"gradescope": outputs.gradescope, "prairielearn": outputs.prairielearn,
                     "github": outputs.github_classroom}[fmt](result)
         _write(output, json.dumps(document, indent=2) + "\n")
     elif fmt == "text":  # the terminal's: the Markdown feedback as plain text
-        _write(output, plain_text(feedback.render("submission.md.j2", sub=result)))
+        _write(output, text)
     else:
         _write(output, _render(results, fmt, feedback))
     if fmt == "prairielearn":
@@ -406,6 +429,39 @@ def export_command(submissions: Path | None, db_path: Path | None, fmt: str, out
     else:
         text = outputs.plain_csv(rows, exercises)
     _write(output, text)
+
+
+@cli.command("release")
+@click.argument("exercises_dir", metavar="EXERCISES", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The bundle's folder (new or empty).")
+@click.option("-e", "--exercise", "exercise_ids", multiple=True, type=ExerciseId(), help="Only this exercise (repeatable).")
+@click.option("--add", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file to hand out with the bundle (repeatable).")
+@click.option("--title", default="", help="The bundle README's title.")
+@click.option("--install", default="vecgrader", show_default=True,
+              help="What the bundle's README tells students to `pip install` to get the grader.")
+def release_command(exercises_dir: Path | None, output: Path, exercise_ids: tuple[str, ...], extra: tuple[Path, ...],
+                    title: str, install: str) -> None:
+    """Write a student bundle: prompts, starter files, public checks as data; no hidden checks,
+    references or models. EXERCISES: default ./exercises, else the built-in course."""
+    exercises = _load(exercises_dir, exercise_ids)
+    files = release(exercises, output, extra, title, install)
+    click.echo(f"wrote {output}: {len(exercises)} exercises, {len(files)} files; students run "
+               f"`grade check FILE` in it")
+
+
+@cli.command("new")
+@click.argument("exercise_id", metavar="ID", type=ExerciseId())
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="The course folder: the files go to its exercises/, solutions/ and checks/.")
+@click.option("--signature", default=None, help="The student's function, e.g. 'manhattan(a, b)' (default: ID(a, b)).")
+def new_command(exercise_id: str, course: Path, signature: str | None) -> None:
+    """Start an exercise: its YAML (commented), a reference to fill in and a custom check module."""
+    for written in scaffold(exercise_id, course, signature):
+        click.echo(f"wrote {written}")
+    click.echo(f"fill in the reference, then run `grade validate {course / 'exercises'}`")
 
 
 @cli.command("gradescope")

@@ -1,0 +1,611 @@
+"""Student bundles: `grade release` writes one, `grade check` inside one runs its public checks.
+
+A bundle carries data, never the course's code: per exercise the prompt (Markdown and HTML),
+the public cases with the reference's outcome on each, and each misconception model's outcome
+on them; a starter module per student file; the quizzes' questions without their answers; the
+count and points of the checks that run only at grading time (hidden cases and the course's
+custom check modules, whatever their visibility). Inside a bundle the exercises are rebuilt
+from that data: the reference and the models become tables of recorded outcomes, so the same
+sandbox, judging, diagnosis and feedback as in grading run on the public cases.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from .compare import Tolerance, args_text, fmt_outcome, same_value
+from .diagnosis import MIN_EVIDENCE
+from .errors import GraderError
+from .exercise import Case, Exercise, FunctionSpec, Misconception, Package, Solution
+from .outcome import Outcome, Raised, Returned, run_trusted
+from .quiz import Choice, Question, Quiz
+
+MANIFEST = "grader-bundle.json"
+FORMAT = 1
+DATA = "public-checks"  # per exercise: what its public checks need, as data
+PROMPTS = "prompts"
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "release"
+
+
+class ReleaseError(GraderError):
+    """A course that cannot be released, or a bundle that cannot be read."""
+
+
+# --------------------------------------------------------------------------- values as JSON
+
+
+def encode(value: Any, where: str = "a value") -> Any:
+    """A value as JSON that decodes to the same types, dtypes, shapes and bits."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if np.isfinite(value) else {"$float": repr(value)}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufc":
+            raise ReleaseError(f"{where}: cannot ship an array of dtype {value.dtype}")
+        return {"$array": encode(value.tolist(), where), "dtype": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, np.generic):
+        return {"$scalar": encode(value.item(), where), "dtype": value.dtype.str}
+    if isinstance(value, complex):
+        return {"$complex": [encode(value.real), encode(value.imag)]}
+    if isinstance(value, list):
+        return [encode(v, where) for v in value]
+    if isinstance(value, tuple):
+        return {"$tuple": [encode(v, where) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"$dict": {k: encode(v, where) for k, v in value.items()}}
+    raise ReleaseError(f"{where}: cannot ship a {type(value).__name__} (numbers, strings, lists, tuples, "
+                       "dicts and numpy arrays can be shipped)")
+
+
+def decode(data: Any) -> Any:
+    """The value `encode` wrote."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "$float" in data:
+        return float(data["$float"])
+    if "$array" in data:
+        return np.array(decode(data["$array"]), dtype=np.dtype(data["dtype"])).reshape(data["shape"])
+    if "$scalar" in data:
+        return np.dtype(data["dtype"]).type(decode(data["$scalar"]))
+    if "$complex" in data:
+        return complex(*(decode(v) for v in data["$complex"]))
+    if "$tuple" in data:
+        return tuple(decode(v) for v in data["$tuple"])
+    if "$dict" in data:
+        return {k: decode(v) for k, v in data["$dict"].items()}
+    raise ReleaseError(f"unknown value encoding {sorted(data)[:3]}")
+
+
+def call_key(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+    """One call's arguments as text: equal text, equal arguments (types and bits included)."""
+    return json.dumps(encode([list(args), dict(kwargs)], "an argument"), sort_keys=True)
+
+
+def encode_outcome(outcome: Outcome, where: str) -> dict[str, Any]:
+    if isinstance(outcome, Returned):
+        return {"returned": encode(outcome.value, where)}
+    if isinstance(outcome, Raised):
+        return {"raised": {"type": outcome.type, "bases": list(outcome.bases), "message": outcome.message}}
+    raise ReleaseError(f"{where}: the trusted function gave no result ({outcome})")
+
+
+_CLASSES: dict[tuple[str, ...], type[BaseException]] = {}
+
+
+def exception_class(bases: Sequence[str]) -> type[BaseException]:
+    """An exception class whose class hierarchy has these names (the built-in one where it exists)."""
+    key = tuple(bases)
+    cls = _CLASSES.get(key)
+    if cls is None:
+        known = getattr(builtins, key[0], None) if key else None
+        if isinstance(known, type) and issubclass(known, Exception) and tuple(c.__name__ for c in known.__mro__) == key:
+            cls = known
+        else:
+            cls = Exception
+            chain = list(key[:key.index("Exception")] if "Exception" in key else key[:1])
+            for name in reversed(chain):
+                cls = type(name, (cls,), {})
+        _CLASSES[key] = cls
+    return cls
+
+
+class Recorded:
+    """A reference or model replaced by its outcomes on the public cases (a lookup table)."""
+
+    def __init__(self, outcomes: Mapping[str, Any]) -> None:
+        self.outcomes = outcomes
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        found = self.outcomes.get(call_key(args, kwargs))
+        if found is None:
+            raise NotInBundle("this call is not one of the public cases")
+        if "raised" in found:
+            raised = found["raised"]
+            raise exception_class(raised["bases"])(raised["message"])
+        return copy.deepcopy(decode(found["returned"]))
+
+
+class NotInBundle(Exception):
+    """A call the bundle has no recorded outcome for (only the public cases have one)."""
+
+
+# --------------------------------------------------------------------------- the bundle's exercises
+
+
+@dataclass(frozen=True)
+class BundleExercise(Exercise):
+    """An exercise rebuilt from a bundle: public cases only; reference and models are tables."""
+
+    recorded: Solution | None = field(default=None, compare=False, repr=False)
+    hidden_checks: int = 0
+    hidden_points: float = 0.0
+
+    def solution(self) -> Solution:
+        if self.recorded is None:
+            raise ReleaseError(f"{self.id}: the bundle holds no recorded outcomes")
+        return self.recorded
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    manifest: Mapping[str, Any]
+    exercises: tuple[BundleExercise | Quiz, ...]
+
+    def later(self) -> list[dict[str, Any]]:
+        """What runs only at grading time, per exercise: checks and points."""
+        out = []
+        for ex in self.exercises:
+            if isinstance(ex, Quiz):
+                out.append({"id": ex.id, "quiz": True, "checks": len(ex.questions), "points": ex.points,
+                            "answers": ex.answers_file})
+            elif ex.hidden_checks:
+                out.append({"id": ex.id, "quiz": False, "checks": ex.hidden_checks, "points": ex.hidden_points})
+        return out
+
+
+    def graded(self) -> list[Exercise]:
+        """The exercises whose public checks run here (a quiz is scored only at grading time)."""
+        return [ex for ex in self.exercises if isinstance(ex, BundleExercise)]
+
+
+def later_text(bundle: Bundle) -> str:
+    """What the self-check adds: the checks and points that run only at grading time."""
+    return "\n" + _env().get_template("later.txt.j2").render(later=bundle.later())
+
+
+def find_bundle(start: Path) -> Path | None:
+    """The bundle folder holding `start` (a folder with the manifest, `start`'s or a parent's)."""
+    here = start.resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ReleaseError(f"{path}: cannot read: {e.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ReleaseError(f"{path}: not a bundle file of `grade release` ({e})") from None
+
+
+def load_bundle(root: Path, only: tuple[str, ...] = ()) -> Bundle:
+    """A released bundle's exercises, rebuilt from its data (optionally only the given ids)."""
+    root = root.resolve()
+    manifest = _read_json(root / MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ReleaseError(f"{root / MANIFEST}: a bundle of format {FORMAT} is expected; "
+                           "this one was made by another version of grader (ask for a new bundle)")
+    ids = list(manifest.get("exercises", []))
+    unknown = [i for i in only if i not in ids]
+    if unknown:
+        raise ReleaseError(f"unknown exercise id '{unknown[0]}'; this bundle has: {', '.join(ids)}")
+    loaded: list[BundleExercise | Quiz] = []
+    for ex_id in (only or ids):
+        path = root / DATA / f"{ex_id}.json"
+        try:
+            loaded.append(_rebuild(path, _read_json(path)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ReleaseError(f"{path}: damaged bundle data ({type(e).__name__}: {e}); ask for a new bundle") from None
+    return Bundle(root, manifest, tuple(loaded))
+
+
+def _rebuild(path: Path, data: dict[str, Any]) -> BundleExercise | Quiz:
+    if data["kind"] == "quiz":
+        questions = tuple(
+            Question(id=q["id"], type=q["type"], text=q["text"], points=q["points"],
+                     choices=tuple(Choice(c["id"], c["text"], False, "", None) for c in q["choices"]))
+            for q in data["questions"])
+        return Quiz(data["id"], data["title"], data["points"], data["prompt"], data["answers"], data["draws"],
+                    questions, path)
+    fn = data["function"]
+    params = tuple(fn["params"])
+    cases = tuple(Case(name=c["name"], args=tuple(c["args"]), kwargs=c["kwargs"], points=c["points"],
+                       visibility="visible", form=c["form"], seed=c["seed"], raises=c["raises"], line=0)
+                  for c in data["cases"])
+    keys = [call_key(*c.build_arguments()) for c in cases]
+
+    def table(outcomes: list[dict[str, Any]]) -> Recorded:
+        return Recorded(dict(zip(keys, outcomes, strict=True)))
+
+    models: dict[str, Callable[..., Any]] = {}
+    misconceptions = []
+    for m in data["misconceptions"]:
+        names = []
+        for j, outcomes in enumerate(m["models"]):
+            names.append(f"{m['id']}:{j}")
+            models[names[-1]] = table(outcomes)
+        misconceptions.append(Misconception(m["id"], m["title"], tuple(names), m["match"], m["feedback"], 0))
+    return BundleExercise(
+        id=data["id"], title=data["title"], points=sum(c.points for c in cases) + data["mutation_points"],
+        prompt=data["prompt"], function=FunctionSpec(fn["name"], fn["module"], fn["signature"], params),
+        solution_path=path, form=data["form"], tolerance=Tolerance(**data["tolerance"]),
+        mutation_points=data["mutation_points"], checks_path=None, cases=cases,
+        misconceptions=tuple(misconceptions), source_path=path,
+        packages=tuple(Package(n, r) for n, r in data["packages"]),
+        recorded=Solution(reference=table(data["expected"]), models=models),
+        hidden_checks=data["hidden"]["checks"], hidden_points=data["hidden"]["points"])
+
+
+# --------------------------------------------------------------------------- releasing
+
+
+def custom_checks(path: Path) -> list[tuple[str, float]]:
+    """The test functions of a custom check module and their points (read, never imported)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            points = 1.0
+            for dec in node.decorator_list:
+                if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "points":
+                    points = float(ast.literal_eval(dec.args[0]))
+            found.append((node.name, points))
+    return found
+
+
+def exercise_data(ex: Exercise) -> dict[str, Any]:
+    """What the self-check of one exercise needs: public cases and outcomes, no code."""
+    sol = ex.solution()
+    public = [c for c in ex.cases if c.visibility == "visible"]
+    expected: list[dict[str, Any]] = []
+    per_model: dict[str, list[dict[str, Any]]] = {name: [] for m in ex.misconceptions for name in m.models}
+    for case in public:
+        where = f"{ex.source_path}: case '{case.name}'"
+        args, kwargs = case.build_arguments()
+        call_key(args, kwargs)  # arguments that cannot travel as data stop the release here
+        expected.append(encode_outcome(run_trusted(sol.reference, tuple(args), kwargs), where))
+        for name in per_model:
+            per_model[name].append(encode_outcome(run_trusted(sol.models[name], tuple(args), kwargs),
+                                                  f"{where}, a misconception model"))
+    hidden = [c for c in ex.cases if c.visibility != "visible"]
+    later = custom_checks(ex.checks_path) if ex.checks_path else []
+    # a misconception the public cases cannot show stays out: its feedback would hint at hidden cases
+    shown = [m for m in ex.misconceptions
+             if any(_differences(per_model[name], expected, ex.tolerance) >= MIN_EVIDENCE for name in m.models)]
+    return {
+        "format": FORMAT, "kind": "code", "id": ex.id, "title": ex.title, "prompt": ex.prompt,
+        "function": {"name": ex.function.name, "module": ex.function.module, "signature": ex.function.signature,
+                     "params": list(ex.function.params)},
+        "form": ex.form, "tolerance": {"rtol": ex.tolerance.rtol, "atol": ex.tolerance.atol},
+        "mutation_points": ex.mutation_points, "packages": [[p.name, p.requirement] for p in ex.packages],
+        "cases": [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "points": c.points,
+                   "form": c.form, "seed": c.seed, "raises": c.raises} for c in public],
+        "expected": expected,
+        "misconceptions": [{"id": m.id, "title": m.title, "match": m.match, "feedback": m.feedback,
+                            "models": [per_model[name] for name in m.models]} for m in shown],
+        "hidden": {"checks": len(hidden) + len(later),
+                   "points": sum(c.points for c in hidden) + sum(p for _, p in later)},
+    }
+
+
+def _differences(model: list[dict[str, Any]], reference: list[dict[str, Any]], tolerance: Tolerance) -> int:
+    """On how many public cases a model's outcome differs from the reference's."""
+    count = 0
+    for m, r in zip(model, reference, strict=True):
+        if "returned" in m and "returned" in r:
+            count += not same_value(decode(m["returned"]), decode(r["returned"]), tolerance)
+        else:
+            count += m["raised"]["type"] != r["raised"]["type"] if "raised" in m and "raised" in r else 1
+    return count
+
+
+def quiz_data(quiz: Quiz) -> dict[str, Any]:
+    """A quiz's questions and choices without which is correct, explanations or answers."""
+    return {
+        "format": FORMAT, "kind": "quiz", "id": quiz.id, "title": quiz.title, "prompt": quiz.prompt,
+        "answers": quiz.answers_file, "points": quiz.points, "draws": dict(quiz.draws),
+        "questions": [{"id": q.id, "type": q.type, "text": q.text, "points": q.points,
+                       "choices": [{"id": c.id, "text": c.text} for c in q.choices]} for q in quiz.questions],
+    }
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["markdown"] = markdown_html
+    return env
+
+
+def starter(module: str, exercises: list[Exercise]) -> str:
+    """A student's starter file: each function's signature, its prompt as docstring, no body."""
+    text = _env().get_template("starter.py.j2").render(
+        module=module, functions=[{"signature": ex.function.signature, "title": ex.title,
+                                   "doc": _docstring(ex.prompt)} for ex in exercises])
+    ast.parse(text, filename=module)  # a starter that does not parse would be the teacher's bug, not the student's
+    return text
+
+
+def _docstring(prompt: str) -> str:
+    body = prompt.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return "\n".join(("    " + line).rstrip() for line in body.splitlines())
+
+
+def release(exercises: list[Exercise | Quiz], out: Path, extra: Iterable[Path] = (), title: str = "",
+            install: str = "vecgrader") -> list[str]:
+    """Write a bundle for these exercises to `out` (a new or empty folder); returns the files written."""
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ReleaseError(f"{out}: the bundle's folder must be new or empty")
+    course_files = _course_files(exercises)
+    extra = [Path(p) for p in extra]
+    for p in extra:
+        if not p.is_file():
+            raise ReleaseError(f"{p}: --add takes a file, and there is none")
+        if os.path.realpath(p) in course_files:
+            raise ReleaseError(f"{p}: a file of the course itself (an exercise, reference or check module) "
+                               "never goes into a bundle")
+    env = _env()
+    files: dict[str, str] = {}
+    code = [ex for ex in exercises if isinstance(ex, Exercise)]
+    quizzes = [ex for ex in exercises if isinstance(ex, Quiz)]
+    for ex in exercises:
+        data = quiz_data(ex) if isinstance(ex, Quiz) else exercise_data(ex)
+        files[f"{DATA}/{ex.id}.json"] = json.dumps(data, indent=1) + "\n"
+        page = _page(ex, data)
+        files[f"{PROMPTS}/{ex.id}.md"] = env.get_template("prompt.md.j2").render(ex=page)
+        files[f"{PROMPTS}/{ex.id}.html"] = env.get_template("prompt.html.j2").render(ex=page)
+    modules: dict[str, list[Exercise]] = {}
+    for ex in code:
+        modules.setdefault(ex.function.module, []).append(ex)
+    for module, exs in modules.items():
+        files[module] = starter(module, exs)
+    answer_files: dict[str, list[Quiz]] = {}
+    for quiz in quizzes:
+        answer_files.setdefault(quiz.answers_file, []).append(quiz)
+    for name, qs in answer_files.items():
+        files[name] = env.get_template("answers.yaml.j2").render(quizzes=qs)
+    clash = sorted({p.name for p in extra} & set(files) | ({p.name for p in extra} & {MANIFEST, "README.md"}))
+    if clash:
+        raise ReleaseError(f"--add {clash[0]}: the bundle writes a file of that name itself")
+    listing = [{"id": ex.id, "title": ex.title, "points": ex.points, "quiz": isinstance(ex, Quiz),
+                "file": ex.answers_file if isinstance(ex, Quiz) else ex.function.module,
+                "what": ex.answers_file if isinstance(ex, Quiz) else ex.function.signature,
+                "hidden": json.loads(files[f"{DATA}/{ex.id}.json"]).get("hidden", {"checks": 0, "points": 0})}
+               for ex in exercises]
+    files["README.md"] = env.get_template("README.md.j2").render(
+        title=title or "Exercises", exercises=listing, modules=sorted(modules), answers=sorted(answer_files),
+        extra=[p.name for p in extra], install=install)
+    files[MANIFEST] = json.dumps({"format": FORMAT, "title": title or "Exercises",
+                                  "exercises": [ex.id for ex in exercises],
+                                  "files": sorted(modules) + sorted(answer_files)}, indent=1) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    for p in extra:
+        shutil.copyfile(p, out / p.name)
+    return sorted([*files, *(p.name for p in extra)])
+
+
+KINDS = {"single": "one choice id", "multiple": "a list of choice ids", "numeric": "a number", "vector": "a list of numbers"}
+
+
+def _page(ex: Exercise | Quiz, data: dict[str, Any]) -> dict[str, Any]:
+    """What a prompt page shows: the prompt, and the public checks or the questions."""
+    page: dict[str, Any] = {"title": ex.title, "id": ex.id, "prompt": ex.prompt, "points": ex.points,
+                            "quiz": isinstance(ex, Quiz)}
+    if isinstance(ex, Quiz):
+        env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+        drawn = {name: f"⟨{name}⟩" for name in ex.draws}
+        page["draws"] = sorted(ex.draws)
+        page["questions"] = [{"id": q.id, "points": q.points, "kind": KINDS[q.type], "choices": q.choices,
+                              "text": env.from_string(q.text).render(drawn)} for q in ex.questions]
+        return page
+    page["file"] = ex.function.module
+    page["hidden"] = data["hidden"]
+    page["examples"] = []
+    for case, outcome in zip((c for c in ex.cases if c.visibility == "visible"), data["expected"], strict=True):
+        args, kwargs = case.build_arguments()
+        call = args_text(ex.function.params, args, kwargs)
+        if case.raises:
+            expected = f"raises {case.raises}"
+        else:
+            expected = fmt_outcome(Returned(decode(outcome["returned"])) if "returned" in outcome else Raised(
+                outcome["raised"]["type"], tuple(outcome["raised"]["bases"]), outcome["raised"]["message"]))
+        page["examples"].append({"name": case.name, "call": call, "expected": expected})
+    return page
+
+
+def _course_files(exercises: list[Exercise | Quiz]) -> set[str]:
+    files = set()
+    for ex in exercises:
+        files.add(os.path.realpath(ex.source_path))
+        if isinstance(ex, Exercise):
+            files.update(os.path.realpath(p) for p in (ex.solution_path, ex.checks_path) if p is not None)
+    return files
+
+
+# --------------------------------------------------------------------------- Markdown to HTML
+
+
+_INLINE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
+
+
+def _inline(text: str) -> Markup:
+    out, pos = [], 0
+    for m in _INLINE.finditer(text):
+        out.append(escape(text[pos:m.start()]))
+        if m.group(1) is not None:
+            out.append(Markup("<code>%s</code>") % m.group(1))
+        elif m.group(2) is not None:
+            out.append(Markup("<strong>%s</strong>") % _inline(m.group(2)))
+        else:
+            out.append(Markup("<em>%s</em>") % _inline(m.group(3)))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def markdown_html(text: str) -> Markup:
+    """The Markdown of prompts as HTML: paragraphs, `- ` lists, indented and fenced code,
+    `#` headings, `code`, **strong** and *emphasis*; everything else is escaped text."""
+    lines = text.expandtabs(4).splitlines()
+    out: list[Markup] = []
+    para: list[str] = []
+    items: list[list[str]] = []
+    i = 0
+
+    def flush() -> None:
+        if para:
+            out.append(Markup("<p>%s</p>") % _inline(" ".join(s.strip() for s in para)))
+            para.clear()
+        if items:
+            lis = Markup("").join(Markup("<li>%s</li>") % markdown_html("\n".join(it)) for it in items)
+            out.append(Markup("<ul>%s</ul>") % lis)
+            items.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            flush()
+            j = i + 1
+            while j < len(lines) and not lines[j].strip().startswith("```"):
+                j += 1
+            out.append(Markup("<pre><code>%s</code></pre>") % "\n".join(lines[i + 1:j]))
+            i = j + 1
+            continue
+        if not stripped:
+            if items and i + 1 < len(lines) and lines[i + 1].startswith("  "):
+                items[-1].append("")  # a blank line inside a list item
+            else:
+                flush()
+            i += 1
+            continue
+        if items and line.startswith("  "):
+            items[-1].append(line[2:])
+        elif line.startswith("    ") and not para:
+            flush()
+            j = i
+            block = []
+            while j < len(lines) and (lines[j].startswith("    ") or not lines[j].strip()):
+                block.append(lines[j][4:])
+                j += 1
+            while block and not block[-1].strip():
+                block.pop()
+            out.append(Markup("<pre><code>%s</code></pre>") % "\n".join(block))
+            i = j
+            continue
+        elif re.match(r"#{1,6} ", line):
+            flush()
+            level = len(line) - len(line.lstrip("#"))
+            out.append(Markup("<h%d>%s</h%d>") % (level + 1, _inline(line[level:].strip()), level + 1))
+        elif line.startswith(("- ", "* ")):
+            if para:
+                flush()
+            items.append([line[2:]])
+        else:
+            if items:
+                flush()
+            para.append(line)
+        i += 1
+    flush()
+    return Markup("\n").join(out)
+
+
+# --------------------------------------------------------------------------- watching
+
+
+def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """What changes when the student saves: the submission's files, by name, mtime and size."""
+    try:
+        if path.is_file():
+            st = path.stat()
+            return ((path.name, st.st_mtime_ns, st.st_size),)
+        stamps = []
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith((".", "__pycache__")) and d != DATA]
+            for name in names:
+                if name.endswith((".py", ".ipynb", ".yaml", ".yml")):
+                    st = os.stat(os.path.join(folder, name))
+                    stamps.append((os.path.join(folder, name), st.st_mtime_ns, st.st_size))
+        return tuple(sorted(stamps))
+    except OSError:
+        return ()
+
+
+def watch(path: Path, run_once: Callable[[], str], interval: float = 0.02,
+          out: Callable[[str], None] = lambda s: print(s, end="", flush=True),
+          tty: bool | None = None, rounds: int | None = None) -> None:
+    """Run `run_once` now and after every save of `path`, showing its latest text only.
+
+    On a terminal the screen is cleared before each result; elsewhere each result follows a
+    line `--- checked at HH:MM:SS`. Polls the files' modification times every `interval` seconds.
+    """
+    tty = sys.stdout.isatty() if tty is None else tty
+    try:
+        _watching(path, run_once, interval, out, tty, rounds)
+    except KeyboardInterrupt:
+        out("\n")
+
+
+def _watching(path: Path, run_once: Callable[[], str], interval: float, out: Callable[[str], None], tty: bool,
+              rounds: int | None) -> None:
+    seen: tuple[tuple[str, int, int], ...] | None = None
+    done = 0
+    while rounds is None or done < rounds:
+        stamp = _stamp(path)
+        if stamp != seen:
+            seen = stamp
+            try:
+                text = run_once()
+            except GraderError as e:
+                text = f"grade: error: {e}\n"
+            head = "\x1b[H\x1b[2J" if tty else ""
+            when = time.strftime("%H:%M:%S")
+            out(f"{head}--- checked at {when} (watching {path}; Ctrl-C stops)\n{text}"
+                + ("" if text.endswith("\n") else "\n"))
+            done += 1
+            if rounds is not None and done >= rounds:
+                return
+        time.sleep(interval)
