@@ -28,8 +28,9 @@ from .release import watch as watch_path
 from .report import MARK, RunReport
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
-from .sandbox.host import Limits, probe, shutdown
+from .sandbox.host import Limits, probe
 from .sandbox.isolation import privileged
+from .sandbox.launch import shutdown
 from .scaffold import scaffold
 from .submissions import discover, load_submission
 

@@ -56,7 +56,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     if _BUSY:
         _STOPPING = True
         raise KeyboardInterrupt  # unwinds the pytest session: every sandbox is stopped and removed
-    from .sandbox.host import shutdown
+    from .sandbox.launch import shutdown
 
     shutdown()
     os._exit(0)

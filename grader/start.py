@@ -10,9 +10,9 @@ def main() -> None:
         # The student's wait: the zygote's interpreter loads numpy while this one imports pytest,
         # numpy and the exercises (one submission needs a sandbox at once; a class's workers start
         # their own).
-        from .sandbox import zygote
+        from .sandbox import launch
 
-        zygote.start_early()
+        launch.start_early()
     from .cli import main as cli_main
 
     cli_main()

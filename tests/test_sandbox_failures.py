@@ -391,10 +391,11 @@ def test_a_zygote_started_early_serves_the_sandboxes_and_hides_the_course():
 
     course = str(ROOT / "exercises")
     out = _run_python(f"""
-        from grader.sandbox import zygote
-        zygote.start_early()
-        early = zygote._EARLY[0][0].pid
-        from grader.sandbox.host import Limits, Sandbox, launcher
+        from grader.sandbox import launch
+        launch.start_early()
+        early = launch._EARLY[0][0].pid
+        from grader.sandbox.host import Limits, Sandbox
+        from grader.sandbox.launch import launcher
         source = b"import os\\ndef f(path):\\n    return os.path.exists(path)\\n"
         with Sandbox({{"m.py": source}}, Limits(hide=({course!r},))) as sb:
             seen, _ = sb.call("m.py", "m", "f", ({course!r},), {{}})
@@ -411,9 +412,9 @@ def test_a_zygote_started_early_and_never_used_is_stopped_at_exit():
     import os
 
     pid = int(_run_python("""
-        from grader.sandbox import zygote
-        zygote.start_early()
-        print(zygote._EARLY[0][0].pid)
+        from grader.sandbox import launch
+        launch.start_early()
+        print(launch._EARLY[0][0].pid)
     """))
     try:
         os.kill(pid, 0)  # the process this test's child started, by its id
@@ -427,13 +428,36 @@ def test_a_batch_alarm_that_rings_early_by_the_cpu_clock_waits_for_the_next_ring
     # time is up (seen under heavy contention); the stop must follow the clock `ran` is read from
     import time
 
-    from grader.sandbox import worker
+    from grader.sandbox import runtime
 
-    worker._ALARMED[0] = False
-    worker._DUE[0] = time.process_time() + 60
-    worker._alarm(0, None)  # early: nothing happens, the interval timer rings again
-    assert worker._ALARMED[0] is False
-    worker._DUE[0] = time.process_time() - 0.001
-    with pytest.raises(worker._Stop):
-        worker._alarm(0, None)
-    assert worker._ALARMED[0] is True
+    runtime._ALARMED[0] = False
+    runtime._DUE[0] = time.process_time() + 60
+    runtime._alarm(0, None)  # early: nothing happens, the interval timer rings again
+    assert runtime._ALARMED[0] is False
+    runtime._DUE[0] = time.process_time() - 0.001
+    with pytest.raises(runtime._Stop):
+        runtime._alarm(0, None)
+    assert runtime._ALARMED[0] is True
+
+
+def test_a_gradebook_straight_in_the_temp_folder_leaves_sandboxes_their_own_tmp(tmp_path):
+    # the gradebook's folder is hidden from sandboxes; when it is the temp folder itself, which every
+    # sandbox replaces with a private one, hiding it must not take the sandbox's working folder away
+    sub = tmp_path / "class" / "ada"
+    sub.mkdir(parents=True)
+    (sub / "similarity.py").write_text(textwrap.dedent("""\
+        def dot(a, b):
+            if len(a) != len(b):
+                raise ValueError("lengths differ")
+            return float(sum(float(x) * float(y) for x, y in zip(a, b)))
+        """))
+    db = Path(tempfile.gettempdir()) / f"grader-test-{uuid.uuid4().hex}.sqlite"
+    try:
+        proc = grade(str(tmp_path / "class"), "-e", "dot-product", "--db", str(db), "--format", "json")
+    finally:
+        for leftover in db.parent.glob(db.name + "*"):
+            leftover.unlink()
+    assert proc.returncode in (0, 1), proc.stderr
+    (ex,) = json.loads(proc.stdout)["submissions"][0]["exercises"]
+    assert "could not be set up" not in json.dumps(ex)
+    assert ex["status"] == "passed", ex

@@ -1,16 +1,10 @@
-"""The grader's side of a sandbox: start a clean worker, send calls, enforce time, kill, restart."""
+"""The grader's side of a sandbox: start a clean sandbox process, send calls, enforce time, kill, restart."""
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
 import select
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -20,7 +14,7 @@ from typing import Any
 
 from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
 from ..text import safe
-from . import zygote
+from . import launch
 from .isolation import privileged
 from .protocol import (
     HEADER_SIZE,
@@ -119,17 +113,17 @@ class _Drain(threading.Thread):
 
 
 class Sandbox:
-    """One submission's sandbox: a worker process serving calls into the student's modules.
+    """One submission's sandbox: a process serving calls into the student's modules.
 
     Files arrive as data and are written into a fresh temporary folder that becomes the
-    worker's working directory and import root. If the worker dies or times out, the next
+    sandbox process's working directory and import root. If the process dies or times out, the next
     request starts a new one (at most MAX_RESTARTS times).
     """
 
     def __init__(self, files: Mapping[str, bytes], limits: Limits) -> None:
         self.files = dict(files)
         self.limits = limits
-        self.proc: _Spawned | _Forked | None = None
+        self.proc: launch.Spawned | launch.Forked | None = None
         self.killed = False  # self.proc was sent its SIGKILL (see kill)
         self.loaded: dict[str, Outcome] = {}
         self.failed_loads: dict[str, Outcome] = {}  # imports that did not finish in time
@@ -159,7 +153,7 @@ class Sandbox:
             return self.gave_up
         uid = sandbox_uid()
         isolation = {"hide": list(self.limits.hide), "uid": uid}
-        env = zygote.sandbox_env()
+        env = launch.sandbox_env()
         remaining = max(1.0, self.deadline - time.monotonic())
         limits = {"memory_mb": self.limits.memory_mb, "cpu_seconds": int(remaining) + 2,
                   "packages": list(self.limits.packages)}
@@ -169,7 +163,7 @@ class Sandbox:
         err_r, err_w = os.pipe()
         self.killed = False
         try:
-            self.proc = launcher().start(_sandbox_base(self.limits.hide), env, limits, isolation,
+            self.proc = launch.launcher().start(_sandbox_base(self.limits.hide), env, limits, isolation,
                                          (req_r, resp_w, out_w, err_w))
         except OSError as e:
             for fd in (req_w, resp_r, out_r, err_r):
@@ -252,7 +246,7 @@ class Sandbox:
     # -------------------------------------------------------------- requests
 
     def load(self, file: str, module: str) -> Outcome:
-        """Import a student module (once per worker); Returned(None) when it imported."""
+        """Import a student module (once per sandbox process); Returned(None) when it imported."""
         if self.proc is None:
             failed = self._start()
             if failed:
@@ -441,232 +435,12 @@ class Sandbox:
         return Crashed(describe_exit(code, self.limits))
 
 
-# ------------------------------------------------------------------------------------ launchers
-
-
-class _Spawned:
-    """A sandbox started as its own fresh interpreter (the fallback where fork is unavailable)."""
-
-    def __init__(self, proc: subprocess.Popen, folder: str) -> None:
-        self.proc = proc
-        self.pid = proc.pid
-        self.folder = folder
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGKILL)  # the group we created: the worker and any children
-        except ProcessLookupError:
-            pass
-        self.proc.wait()  # reap it: we are its parent
-
-    def release(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)  # dead and reaped: its mounts are gone too
-
-    def wait(self, timeout: float) -> int | None:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-
-class SpawnLauncher:
-    name = "spawn"
-
-    def start(self, base: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
-              fds: tuple[int, int, int, int]) -> _Spawned:
-        req_r, resp_w, out_w, err_w = fds
-        folder = tempfile.mkdtemp(prefix="grader-sandbox-", dir=base)
-        work = os.path.join(folder, "work")
-        os.mkdir(work, 0o700)
-        bootstrap = (f"import sys; sys.path.insert(0, {zygote.GRADER_PARENT!r}); "
-                     "from grader.sandbox.worker import main; main()")
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(req_r), str(resp_w), json.dumps(limits),
-                 json.dumps(isolation)],
-                cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w,
-                pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True)
-        except OSError:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return _Spawned(proc, folder)
-
-
-class _Forked:
-    """A sandbox forked by the zygote: the grader kills its group and asks the zygote for its status.
-
-    `pid` is the sandbox's pid as the grader sees it; `zygote_pid`, as its zygote does (they differ
-    when the zygote has a pid namespace of its own)."""
-
-    def __init__(self, zygote: ZygoteLauncher, zygote_pid: int, pid: int) -> None:
-        self.zygote = zygote
-        self.zygote_pid = zygote_pid
-        self.pid = pid
-        self.code: int | None = None
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.pid, signal.SIGKILL)  # the child called setsid(): its group is its pid
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def release(self) -> None:
-        if self.code is None:
-            self.zygote.forget(self.zygote_pid)  # the zygote reaps it; nobody needs its status now
-
-    def wait(self, timeout: float) -> int | None:
-        if self.code is None:
-            self.code = self.zygote.exit_code(self.zygote_pid, timeout)
-        return self.code
-
-
-class ZygoteLauncher:
-    """Forks sandboxes from a warm, clean zygote process (one per grading process)."""
-
-    name = "fork"
-
-    def __init__(self) -> None:
-        self.lock = threading.Condition()
-        self.exits: dict[int, int] = {}
-        self.forgotten: set[int] = set()
-        self.forked: dict[int, tuple[int, int] | str] = {}  # token -> (zygote's pid, ours) or an error
-        self.token = 0
-        self.proc: subprocess.Popen | None = None
-        self.sock: socket.socket | None = None
-
-    def _ensure(self, hide: list[str]) -> socket.socket:
-        if self.sock is not None and self.proc is not None and self.proc.poll() is None:
-            return self.sock
-        # the one the command started before it imported the rest, else a new one
-        self.proc, mine = zygote.take_early() or zygote.spawn()
-        try:
-            mine.send(json.dumps({"hide": hide}).encode())
-        except OSError:
-            pass  # it died: the reader below sees the closed socket
-        self.sock = mine
-        threading.Thread(target=self._read, args=(mine,), daemon=True).start()
-        return mine
-
-    def _read(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data, fds, _, _ = socket.recv_fds(sock, 65536, 1)
-            except OSError:
-                data, fds = b"", []
-            own_pid = _pidfd_pid(fds[0]) if fds else None
-            for fd in fds:
-                os.close(fd)
-            if not data:
-                with self.lock:
-                    self.sock = None
-                    self.lock.notify_all()
-                return
-            message = json.loads(data)
-            with self.lock:
-                if "exited" in message:
-                    pid = int(message["exited"])
-                    if pid in self.forgotten:
-                        self.forgotten.discard(pid)
-                    else:
-                        self.exits[pid] = int(message["code"])
-                elif "forked" in message:
-                    pid = int(message["forked"])
-                    self.forked[int(message["token"])] = (pid, own_pid or pid)
-                elif "error" in message and message.get("token") is not None:
-                    self.forked[int(message["token"])] = str(message["error"])
-                self.lock.notify_all()
-
-    def start(self, base: str, env: dict[str, str], limits: dict[str, Any], isolation: dict[str, Any],
-              fds: tuple[int, int, int, int]) -> _Forked:
-        with self.lock:
-            sock = self._ensure(list(isolation.get("hide", [])))
-            self.token += 1
-            token = self.token
-            request = {"base": base, "env": env, "limits": limits, "isolation": isolation, "token": token}
-            socket.send_fds(sock, [json.dumps(request).encode()], list(fds))
-            if not self.lock.wait_for(lambda: token in self.forked or self.sock is None, timeout=10):
-                raise OSError("the zygote did not answer")
-            if token not in self.forked:
-                raise OSError("the zygote exited")
-            forked = self.forked.pop(token)
-            if isinstance(forked, str):
-                raise OSError(forked)
-            return _Forked(self, *forked)
-
-    def forget(self, pid: int) -> None:
-        with self.lock:
-            if self.exits.pop(pid, None) is None:
-                self.forgotten.add(pid)
-
-    def exit_code(self, pid: int, timeout: float) -> int | None:
-        with self.lock:
-            self.lock.wait_for(lambda: pid in self.exits or self.sock is None, timeout=timeout)
-            return self.exits.pop(pid, None)
-
-    def close(self) -> None:
-        """Stop the zygote: closing its socket makes it kill and clean up its sandboxes, then exit."""
-        sock, self.sock = self.sock, None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait()
-            self.proc = None
-
-
-_LAUNCHER: SpawnLauncher | ZygoteLauncher | None = None
-
-
-def shutdown() -> None:
-    """Stop this process's zygote (and with it any sandbox still running)."""
-    if isinstance(_LAUNCHER, ZygoteLauncher):
-        _LAUNCHER.close()
-
-
 def prewarm(limits: Limits) -> None:
     """Start this process's zygote now, so its interpreter and numpy load while the caller sets up."""
-    lau = launcher()
-    if isinstance(lau, ZygoteLauncher):
+    lau = launch.launcher()
+    if isinstance(lau, launch.ZygoteLauncher):
         with lau.lock:
             lau._ensure(list(limits.hide))
-
-
-def launcher() -> SpawnLauncher | ZygoteLauncher:
-    """The zygote where the platform can fork (Linux), else a fresh interpreter per sandbox."""
-    global _LAUNCHER
-    if _LAUNCHER is None:
-        if zygote.forkable():
-            _LAUNCHER = ZygoteLauncher()
-            atexit.register(_LAUNCHER.close)
-        else:
-            if os.environ.get("GRADER_SANDBOX_START", "fork") == "fork":
-                print("grader: fork is unavailable here; each sandbox starts a fresh interpreter (slower)", file=sys.stderr)
-            _LAUNCHER = SpawnLauncher()
-    return _LAUNCHER
-
-
-def _pidfd_pid(fd: int) -> int | None:
-    """The pid, in this process's pid namespace, of the process a pidfd refers to (the kernel
-    writes it in the descriptor's fdinfo); None if it cannot be read or the process is gone."""
-    try:
-        with open(f"/proc/self/fdinfo/{fd}", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pid:"):
-                    pid = int(line.split()[1])
-                    return pid if pid > 0 else None
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
@@ -684,7 +458,7 @@ def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
 
 
 def _batch_outcomes(reply: dict[str, Any], count: int) -> list[tuple[Outcome, Any]]:
-    """The outcomes in a batch reply (see worker.run_batch); a malformed reply answers nothing."""
+    """The outcomes in a batch reply (see runtime.run_batch); a malformed reply answers nothing."""
     kinds, errors, payload = reply.get("kinds"), reply.get("errors"), reply.get("payload")
     if not (isinstance(kinds, str) and len(kinds) <= count and isinstance(errors, dict)
             and isinstance(payload, list) and len(payload) == len(kinds) + 1):

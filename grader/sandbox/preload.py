@@ -17,7 +17,7 @@ PRELOAD = ("abc", "array", "bisect", "cmath", "collections", "collections.abc", 
            "numpy.char", "numpy.rec", "numpy.strings", "numpy.exceptions", "numpy.dtypes",
            "numpy.lib.stride_tricks")
 # The sandbox runtime itself and its layers
-RUNTIME = ("grader.sandbox.isolation", "grader.sandbox.worker", "pyseccomp")
+RUNTIME = ("grader.sandbox.isolation", "grader.sandbox.runtime", "pyseccomp")
 
 
 def preload() -> None:

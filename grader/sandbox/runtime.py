@@ -1,9 +1,9 @@
 """The sandbox process: the only place student code runs.
 
-Started as a fresh interpreter (`python -I -m grader.sandbox.worker`) by `grader.sandbox.host`,
-never forked from the grader, so it holds no references, checks or other students' work. It
-applies its limits, imports the student's module from its working directory and answers calls
-over two pipes. Nothing it sends is trusted: the grader decodes and judges every reply.
+Forked from the zygote (grader.sandbox.zygote), or started as a fresh interpreter where fork is
+unavailable (grader.sandbox.launch); never a fork of the grader, so it holds no references,
+checks or other students' work. It applies its limits, imports the student's module from its
+working directory and answers calls over two pipes. Nothing it sends is trusted: the grader decodes and judges every reply.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def isolate_path(root: str | None) -> None:
     keep = [p for p in sys.path if p and ("site-packages" in p or p.startswith(sys.base_prefix) or p.startswith(sys.prefix))]
     sys.path[:] = [root, *keep] if root else keep
     for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
-        if name not in ("grader.sandbox.worker", "grader.sandbox.protocol", "grader.sandbox", "grader"):
+        if name not in ("grader.sandbox.runtime", "grader.sandbox.protocol", "grader.sandbox", "grader"):
             del sys.modules[name]
 
 

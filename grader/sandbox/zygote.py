@@ -12,7 +12,6 @@ child's exit status back to the grader, which cannot wait for a process it did n
 
 from __future__ import annotations
 
-import atexit
 import gc
 import json
 import os
@@ -22,19 +21,12 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import isolation, protocol, runtime
 from .preload import preload
 
-if TYPE_CHECKING:
-    import subprocess
-
 MAX_REQUEST = 65536
-GRADER_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
-# Environment variables kept for sandboxes: numpy threading and CPU-quirk settings only.
-KEPT_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
-SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                 "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
 
 
 def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wakeup: int, wakeup_read: int) -> None:
@@ -60,23 +52,17 @@ def _child(request: dict[str, Any], fds: list[int], cwd: str, control: int, wake
         os.dup2(err_w, 2)
         for fd in (devnull, out_w, err_w):
             os.close(fd)
-        from grader.sandbox import (  # bound by serve(): no import runs here
-            isolation,
-            protocol,
-            worker,
-        )
-
         files = protocol.read_files(req_r)  # from the grader, straight through the pipe: never through the zygote
         try:
             applied, missing, _ = isolation.enter_sandbox({**(request.get("isolation") or {}), "cwd": cwd}, files)
         except Exception as e:  # before any student code: say why, so the grader can tell the teacher
-            worker.start_failed(resp_w, e)
+            runtime.start_failed(resp_w, e)
             raise
         if os.environ != request["env"]:  # the zygote started with the sandboxes' environment
             os.environ.clear()
             os.environ.update(request["env"])
         os.environ.update({"HOME": os.getcwd(), "TMPDIR": os.getcwd()})
-        worker.run_sandbox(req_r, resp_w, request["limits"], (applied, missing), path_isolated=True)
+        runtime.run_sandbox(req_r, resp_w, request["limits"], (applied, missing), path_isolated=True)
     except BaseException:
         pass
     os._exit(0)
@@ -91,8 +77,6 @@ def _remove_folder(cwd: str) -> None:
 
 def _workdir(request: dict[str, Any]) -> str:
     """Without a private root (not root), a sandbox works in a folder on disk, removed when it is reaped."""
-    from grader.sandbox import isolation
-
     if isolation.zygote_has_private_root():
         return ""
     base = request.get("base") or tempfile.gettempdir()
@@ -113,8 +97,6 @@ def serve(control: int) -> None:
     if not first:
         return  # the grader is gone before it needed a sandbox
     hide = json.loads(first)["hide"]
-    from grader.sandbox import isolation, worker
-
     applied, _ = isolation.isolate_zygote(hide)  # the namespaces and the new root, once for all its sandboxes
     if "pid-namespace" in applied:
         _first_process(sock)
@@ -127,7 +109,7 @@ def serve(control: int) -> None:
     # forgotten, the sandbox runtime excepted; `grader.sandbox` keeps the parts this module uses
     # as attributes, so the sandboxes need no import to reach them). A sandbox that did this
     # itself would touch every module's name, copying their pages.
-    worker.isolate_path(None)
+    runtime.isolate_path(None)
     # Everything loaded so far is shared with every sandbox, copy-on-write: keep the collector from
     # walking it (a walk writes to every object, which copies its page in each process).
     gc.collect()
@@ -233,78 +215,6 @@ def _send_forked(sock: socket.socket, pid: int, token: Any) -> None:
         socket.send_fds(sock, [message], [pidfd])
     finally:
         os.close(pidfd)
-
-
-# ------------------------------------------------------------------ the grader's side
-
-
-def sandbox_env() -> dict[str, str]:
-    """The environment of the zygote and its sandboxes: nothing of the grader's but these."""
-    env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
-    env.update(SINGLE_THREAD)  # before numpy is imported
-    env["PATH"] = "/usr/bin:/bin"
-    return env
-
-
-def forkable() -> bool:
-    """Whether sandboxes fork from a zygote here (Linux), rather than start fresh interpreters."""
-    return (os.environ.get("GRADER_SANDBOX_START", "fork") == "fork" and hasattr(os, "fork")
-            and hasattr(socket, "send_fds") and sys.platform.startswith("linux"))
-
-
-def spawn() -> tuple[subprocess.Popen, socket.socket]:
-    """Start a zygote (a fresh interpreter, never a fork of the grader). It loads numpy and the
-    sandbox runtime, then waits for the grader's first message: `{"hide": [folders]}`."""
-    import subprocess  # here, not above: the zygote itself has no use for it
-
-    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    bootstrap = (f"import sys; sys.path.insert(0, {GRADER_PARENT!r}); "
-                 "from grader.sandbox.zygote import serve; serve(int(sys.argv[1]))")
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", "-B", "-c", bootstrap, str(theirs.fileno())], cwd="/", env=sandbox_env(),
-            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True, close_fds=True)
-    except BaseException:
-        mine.close()
-        raise
-    finally:
-        theirs.close()
-    return proc, mine
-
-
-_EARLY: list[tuple[subprocess.Popen, socket.socket]] = []
-
-
-def start_early() -> None:
-    """Start this process's zygote now, before the command imports pytest, numpy and its
-    exercises: both interpreters load at once (`grade check`, the student's wait). The sandbox
-    host takes it over; if the command ends without a sandbox, it is stopped at exit."""
-    if forkable() and not _EARLY:
-        _EARLY.append(spawn())
-        atexit.register(_stop_early)
-
-
-def take_early() -> tuple[subprocess.Popen, socket.socket] | None:
-    """The zygote start_early started, if it is still alive (a dead one is cleaned up)."""
-    if not _EARLY:
-        return None
-    proc, sock = _EARLY.pop()
-    if proc.poll() is None:
-        return proc, sock
-    sock.close()
-    proc.wait()
-    return None
-
-
-def _stop_early() -> None:
-    for proc, sock in _EARLY:
-        sock.close()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own group (it has no sandboxes yet): we started it
-        except OSError:
-            pass
-        proc.wait()
-    _EARLY.clear()
 
 
 if __name__ == "__main__":
