@@ -6,11 +6,15 @@ correct neighbour whose result must stay intact.
 
 from __future__ import annotations
 
+import json
+import tempfile
 import textwrap
+import uuid
+from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, by_id, exercise, grade_json
+from conftest import CORPUS, by_id, exercise, grade, grade_json
 
 CORRECT_DOT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
 
