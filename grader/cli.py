@@ -18,14 +18,14 @@ from . import __version__, outputs
 from .course import builtin_course, load_exercises
 from .errors import GraderError
 from .exercise import ID_RE, Exercise
-from .feedback import Feedback, plain_text
+from .feedback import Feedback, terminal_text
 from .gradebook import Gradebook, default_path
 from .grading import Options
 from .hidden import hideable
 from .pool import grade
 from .release import find_bundle, later_text, load_bundle, release
 from .release import watch as watch_path
-from .report import MARK, RunReport
+from .report import MARK, RunReport, class_report
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
 from .sandbox.host import Limits, probe
@@ -170,7 +170,8 @@ def cli() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default=True,
               help="Grading worker processes.")
 @click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write one Markdown feedback file per student here.")
+              help="Write each student's feedback here (Markdown and an HTML page with pictures) and the class "
+                   "report as index.html.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The gradebook (SQLite; default: gradebook.sqlite beside the submissions folder).")
 @click.option("--no-db", is_flag=True, envvar="GRADER_NO_DB", help="Do not read or write a gradebook.")
@@ -264,9 +265,12 @@ def check(path: Path, bundle_dir: Path | None, watch: bool, exercises_dir: Path 
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox, unsafe)
 
+    # colour on a terminal (NO_COLOR=1 turns it off), plain text in a file or a pipe
+    colour = fmt == "text" and output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
     def once() -> tuple[list[SubmissionResult], str]:
         results = grade(exercises, [load_submission(path.resolve(), platform=True)], options)
-        text = plain_text(feedback.render("submission.md.j2", sub=results[0]))
+        text = terminal_text(feedback.render("submission.md.j2", sub=results[0]), colour)
         return results, text + (later_text(bundle) if bundle is not None else "")
 
     if watch:
@@ -364,6 +368,34 @@ def results_command(submissions: Path | None, db_path: Path | None) -> None:
         marks = "  ".join(f"{MARK[e.status]} {e.id}" for e in r.result.exercises)
         late = "  LATE" if r.late else ""
         click.echo(f"{r.student:<{width}}  {r.score:7.2f} / {r.max_score:<7g} {r.graded_at}{late}  {marks}")
+
+
+@cli.command("report")
+@click.argument("submissions", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The gradebook (default: gradebook.sqlite beside SUBMISSIONS, or in this folder).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report (HTML) to this file (default: standard output).")
+@click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write every student's feedback pages here, and the report as index.html linking to them.")
+@click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder of Jinja2 templates overriding the built-in ones.")
+def report_command(submissions: Path | None, db_path: Path | None, output: Path | None, feedback_dir: Path | None,
+                   templates: Path | None) -> None:
+    """The class report from the gradebook: score distribution, pass rates per exercise and check,
+    misconceptions by how many students have them, timeouts and crashes, the run's metadata."""
+    path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
+    if not path.is_file():
+        raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
+    feedback = Feedback(templates)
+    with Gradebook(path) as book:
+        run = {**book.last_run(), "gradebook": str(path)}
+        text = class_report(feedback, (r.result for r in book.latest()), run, feedback_dir)
+    if feedback_dir is not None:
+        _write(feedback_dir / "index.html", text)
+        click.echo(f"wrote {feedback_dir / 'index.html'} and every student's pages", err=True)
+    if output is not None or feedback_dir is None:
+        _write(output, text)
 
 
 @cli.command("export")

@@ -1,7 +1,9 @@
-"""Feedback rendered with Jinja2: terminal text, Markdown per student, misconception explanations.
+"""Feedback rendered with Jinja2: terminal text, Markdown and HTML per student, the class report,
+misconception explanations.
 
 Teachers override any template by putting a file of the same name in `--templates DIR`.
-Student-controlled text (messages, output) is escaped for Markdown by the `md` filter.
+Student-controlled text (messages, output) is escaped for Markdown by the `md` filter; HTML
+templates (`*.html.j2`) are autoescaped.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from . import __version__
 from .compare import fmt
 from .errors import GraderError
+from .pages import check_pictures, difference_at, md_html, value_html
+from .pictures import histogram
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
@@ -57,6 +62,37 @@ def plain_text(markdown: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ANSI = {"bold": "\x1b[1m", "red": "\x1b[31m", "green": "\x1b[32m", "yellow": "\x1b[33m", "dim": "\x1b[2m",
+         "reset": "\x1b[0m"}
+
+
+def terminal_text(markdown: str, colour: bool) -> str:
+    """Markdown feedback for the terminal: plain text, or with colour (headings and bold text
+    bold, passes green, failures red) when `colour`. Colour codes are added around the trusted
+    template's marks only; student text had its control characters made visible on arrival."""
+    if not colour:
+        return plain_text(markdown)
+    marked = _BOLD.sub(lambda m: "\0B" + m.group(1) + "\0R", markdown)
+    out = []
+    for line in plain_text(marked).split("\n"):
+        for status, hue in (("· passed", "green"), ("· failed", "red"), ("· error", "yellow"), ("· timeout", "yellow"),
+                            ("· missing", "yellow")):
+            if line.endswith(status):
+                line = line[: -len(status)] + "· " + _ANSI[hue] + status[2:] + _ANSI["reset"]
+        if line.startswith("#"):
+            line = _ANSI["bold"] + line.lstrip("#").strip() + _ANSI["reset"]
+        line = line.replace("\0B", _ANSI["bold"]).replace("\0R", _ANSI["reset"])
+        line = line.replace("✓", _ANSI["green"] + "✓" + _ANSI["reset"]).replace("✗", _ANSI["red"] + "✗" + _ANSI["reset"])
+        out.append(line)
+    return "\n".join(out)
+
+
+def _html_template(name: str | None) -> bool:
+    """Autoescape for HTML templates (and their CSS, which holds no values)."""
+    return bool(name) and str(name).endswith((".html.j2", ".html", ".css.j2"))
+
+
 def reflow(text: Any, width: int = 92, indent: str = "    ") -> str:
     """Re-wrap Markdown paragraphs for the terminal (single newlines are soft breaks)."""
     import textwrap
@@ -68,6 +104,7 @@ def reflow(text: Any, width: int = 92, indent: str = "    ") -> str:
     return "\n".join(out)
 
 
+STATUS_MARKS = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "missing": "?"}
 _SHARED: dict[str, Feedback] = {}
 
 
@@ -80,13 +117,16 @@ class Feedback:
             raise GraderError(f"{templates}: --templates must be a folder of Jinja2 templates")
         search.append(str(PACKAGE_TEMPLATES))
         # auto_reload off: a template is read once per process, not checked on disk at every render
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=False, auto_reload=False,
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=_html_template, auto_reload=False,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                       keep_trailing_newline=True)
         # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals
         self.exercise_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         for env in (self.env, self.exercise_env):
             env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow)
+        self.env.filters.update(md_html=md_html, value=value_html)
+        self.env.globals.update(check_pictures=check_pictures, difference_at=difference_at, histogram=histogram,
+                                version=__version__)
         self._compiled: dict[str, jinja2.Template] = {}
         self.memo: dict[Any, str] = {}  # rendered texts the caller knows to be reusable
 
@@ -121,3 +161,11 @@ class Feedback:
             return self.env.get_template(name).render(**context)
         except jinja2.TemplateError as e:
             raise GraderError(f"template {name}: {e}") from None
+
+    def html_page(self, result: Any, max_detailed: int = 3) -> str:
+        """A student's HTML feedback page (`submission.html.j2`)."""
+        return self.render("submission.html.j2", sub=result, max_detailed=max_detailed)
+
+    def class_report(self, context: dict[str, Any], max_names: int = 40) -> str:
+        """The class report (`report.html.j2`) from a ClassReport's context."""
+        return self.render("report.html.j2", **context, max_names=max_names, mark=STATUS_MARKS)

@@ -11,17 +11,19 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .feedback import Feedback
+from .feedback import STATUS_MARKS, Feedback
+from .pages import ClassReport, page_name
 from .results import SubmissionResult
 from .sandbox.host import sandbox_layers
 from .text import UNSAFE
 
-MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "missing": "?"}
+MARK = STATUS_MARKS
+INDEX = "index.html"
 PRETTY_UP_TO = 20  # submissions; a larger JSON document is compact (and C-fast to write)
 
 
@@ -39,6 +41,7 @@ class RunReport:
         self.total = 0.0
         self.small: dict[int, SubmissionResult] = {}  # kept whole only for a small, pretty JSON document
         self.layers: list[str] | None = None  # the layers every sandbox of the run had
+        self.class_report = ClassReport()  # with feedback_dir: the tallies of index.html
 
     def add(self, index: int, result: SubmissionResult, as_json: str | None = None) -> None:
         """Spool one result; `as_json`, if given, is json.dumps(result.to_dict()) already made."""
@@ -47,7 +50,7 @@ class RunReport:
         if result.sandbox:
             self.layers = list(result.sandbox) if self.layers is None else [x for x in self.layers if x in result.sandbox]
         if self.feedback_dir is not None:
-            _atomic_write(self.feedback_dir / feedback_name(result), self.feedback.render("submission.md.j2", sub=result))
+            self.class_report.add(result, write_pages(self.feedback, self.feedback_dir, result))
         if self.fmt in ("json", "junit"):
             if self.fmt == "json" and len(self.ids) <= PRETTY_UP_TO:
                 self.small[index] = result
@@ -69,6 +72,10 @@ class RunReport:
                 yield path.read_text(encoding="utf-8")
 
     def write(self, out: TextIO) -> None:
+        if self.feedback_dir is not None:
+            run = {"grader": __version__, "submissions": str(self.count),
+                   "sandbox": ", ".join(self.layers if self.layers is not None else sandbox_layers())}
+            _atomic_write(self.feedback_dir / INDEX, self.feedback.class_report(self.class_report.context(run)))
         if self.fmt == "junit":
             from .gradebook import result_from_json
             from .outputs import junit_xml
@@ -99,6 +106,25 @@ class RunReport:
 
     def close(self) -> None:
         shutil.rmtree(self.spool, ignore_errors=True)
+
+
+def write_pages(feedback: Feedback, folder: Path, result: SubmissionResult) -> str:
+    """Write a student's Markdown and HTML feedback into `folder`; the HTML page's name."""
+    name = feedback_name(result)
+    _atomic_write(folder / name, feedback.render("submission.md.j2", sub=result))
+    page = page_name(name)
+    _atomic_write(folder / page, feedback.html_page(result))
+    return page
+
+
+def class_report(feedback: Feedback, results: Iterable[SubmissionResult], run: dict[str, str],
+                 feedback_dir: Path | None = None) -> str:
+    """The class report's HTML; with `feedback_dir`, every student's pages are written there too
+    (and the report links to them)."""
+    tallies = ClassReport()
+    for result in results:
+        tallies.add(result, write_pages(feedback, feedback_dir, result) if feedback_dir is not None else None)
+    return feedback.class_report(tallies.context(run))
 
 
 _NOT_IN_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|_]+")

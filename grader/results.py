@@ -19,6 +19,8 @@ class CheckResult:
     max_score: float
     visibility: str  # visible | hidden
     message: str = ""
+    # a failing visible check: the numbers of the call that shows it (grader.pictures.check_data)
+    data: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class ExerciseResult:
             "id": self.id, "title": self.title, "status": self.status,
             "score": self.score, "max_score": self.max_score, "file": self.file, "message": self.message,
             "checks": [{"name": c.name, "status": c.status, "score": c.score, "max_score": c.max_score,
-                        "visibility": c.visibility, "message": c.message} for c in self.checks],
+                        "visibility": c.visibility, "message": c.message, **({"data": c.data} if c.data else {})}
+                       for c in self.checks],
             "misconceptions": [{"id": m.id, "title": m.title, "evidence": m.evidence, "explanation": m.explanation}
                                for m in self.misconceptions],
             "observation": self.observation,

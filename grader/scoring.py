@@ -12,6 +12,7 @@ import time
 from .diagnosis import diagnose
 from .exercise import Exercise
 from .feedback import Feedback, md_escape
+from .pictures import check_data
 from .quiz import Quiz, grade_quiz
 from .results import ExerciseResult, SubmissionResult, describe_error, unjudged
 from .runs import ExerciseRun, SubmissionRun
@@ -46,6 +47,7 @@ def _judge(run: SubmissionRun, ex: Exercise, feedback: Feedback) -> ExerciseResu
     if ex_run is not None and result.status != "passed":
         try:
             named, observation = diagnose(ex, ex.solution(), ex_run.calls, feedback)
+            result = dataclasses.replace(result, checks=check_data(ex, ex_run.calls, result.checks))
         except Exception as e:  # noqa: BLE001
             named, observation = [], f"The grader could not diagnose this result ({describe_error(e)})."
         result = dataclasses.replace(result, misconceptions=tuple(named), observation=observation)

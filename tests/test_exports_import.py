@@ -273,7 +273,7 @@ def test_a_moodle_download_exports_participants_and_names_feedback_for_its_zip_u
     rows = {row["Identifier"]: row for row in _table(proc.stdout)}
     assert set(rows) == {"Participant 301", "Participant 302"}
     assert rows["Participant 301"]["Grade"] == "50" and rows["Participant 302"]["Grade"] == "17.86"
-    files = sorted(p.name for p in feedback.iterdir())
+    files = sorted(p.name for p in feedback.glob("*.md"))  # beside them: HTML pages, index.html
     assert sorted(moodle_feedback_participant(f) for f in files) == [301, 302]
     assert "Jane Doe_301_assignfeedback_file_feedback.md" in files
     assert "Score: **14.0 / 14.0**" in (feedback / "Jane Doe_301_assignfeedback_file_feedback.md").read_text()

@@ -320,5 +320,5 @@ def test_feedback_files_of_a_canvas_download_are_named_for_its_re_upload(tmp_pat
     download = _write_zip(tmp_path / "submissions.zip", CANVAS[:6])
     proc = grade(str(download), *EXERCISES, "--feedback-dir", str(tmp_path / "feedback"), "--no-db")
     assert proc.returncode == 0, proc.stderr
-    names = sorted(p.name for p in (tmp_path / "feedback").iterdir())
+    names = sorted(p.name for p in (tmp_path / "feedback").glob("*.md"))  # beside them: HTML pages, index.html
     assert names == ["hoppergrace_6662_909002_feedback.md", "lovelaceada_5551_908990_feedback.md"], names
