@@ -3,7 +3,9 @@
 A corpus is a folder of `.py` files, one entry each. An entry's module docstring holds
 `key: value` lines: `source` (where the code comes from), `diagnosis` (what the people who
 answered said was wrong), `exercise` (the exercise id) and `label`: the catalogue ids the
-mistake should be named as (one or two, comma-separated), `uncatalogued`, or `correct`.
+mistake should be named as (one or two, comma-separated), `uncatalogued`, or `correct`. An
+optional `also` line lists further ids that are true of the code (a side concern such as
+`integer-wraparound`): naming them is not required and not wrong.
 
     python benchmarks/realcode.py                      # tests/realcode
     python benchmarks/realcode.py --corpus /work/heldout
@@ -28,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT / "tests" / "realcode"
 KEYS = ("source", "diagnosis", "exercise", "label")
+OPTIONAL = ("also",)
 CORRECT = "correct"
 UNCATALOGUED = "uncatalogued"
 # Names that report what happened rather than an idea behind it: never counted as wrong.
@@ -48,6 +51,7 @@ class Entry:
     diagnosis: str
     exercise: str
     label: tuple[str, ...]
+    also: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -80,8 +84,8 @@ class Outcome:
         return bool(entry.catalogued) and set(entry.catalogued) <= set(self.named)
 
     def wrong_names(self, entry: Entry) -> list[str]:
-        """Names outside the label, symptoms aside."""
-        return [n for n in self.named if n not in entry.label and n not in SYMPTOMS]
+        """Names outside the label and `also`, symptoms aside."""
+        return [n for n in self.named if n not in entry.label + entry.also and n not in SYMPTOMS]
 
 
 def parse_entry(path: Path) -> Entry:
@@ -93,7 +97,7 @@ def parse_entry(path: Path) -> Entry:
     fields: dict[str, str] = {}
     for line in doc.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() in KEYS and key.strip() not in fields:
+        if sep and key.strip() in KEYS + OPTIONAL and key.strip() not in fields:
             fields[key.strip()] = value.strip()
     missing = [k for k in KEYS if not fields.get(k)]
     if missing:
@@ -102,7 +106,10 @@ def parse_entry(path: Path) -> Entry:
     if not 1 <= len(label) <= 2 or (CORRECT in label and len(label) > 1) or len(set(label)) < len(label):
         raise CorpusError(f"{path}: label must be one or two catalogue ids (or `uncatalogued` for a part "
                           f"the catalogue lacks), or `correct` alone")
-    return Entry(path.stem, path, fields["source"], fields["diagnosis"], fields["exercise"], label)
+    also = tuple(x.strip() for x in fields.get("also", "").split(",") if x.strip())
+    if CORRECT in label and also:
+        raise CorpusError(f"{path}: a correct entry has no `also` ids")
+    return Entry(path.stem, path, fields["source"], fields["diagnosis"], fields["exercise"], label, also)
 
 
 def load_corpus(folder: Path) -> list[Entry]:
@@ -130,7 +137,10 @@ def grade_corpus(entries: list[Entry], jobs: int = 2) -> dict[str, Outcome]:
             cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     if proc.returncode not in (0, 1):
         raise CorpusError(f"grade failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    subs = {s["id"]: s for s in json.loads(proc.stdout)["submissions"]}
+    try:
+        subs = {s["id"]: s for s in json.loads(proc.stdout)["submissions"]}
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise CorpusError(f"grade printed no JSON report: {proc.stderr.strip()[-2000:]}") from None
     outcomes = {}
     for entry in entries:
         sub = subs.get(entry.name)

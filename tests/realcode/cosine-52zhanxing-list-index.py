@@ -4,6 +4,7 @@ source: https://www.52zhanxing.com/ask/7789043.html
 diagnosis: the asker got cosines above 1; the nested loop pairs o and p by .index(), which finds the first occurrence, so repeated values are multiplied with the wrong partner
 exercise: cosine-similarity
 label: uncatalogued, zero-vector-nan
+also: integer-wraparound
 """
 import math
 

@@ -4,6 +4,7 @@ source: https://github.com/talboger/fastdist/issues/6
 diagnosis: the matrix version returned twice the cosine (self-similarity 2 instead of 1); dividing by 2 fixes it
 exercise: cosine-similarity
 label: constant-factor
+also: integer-wraparound
 note: the doubling comes from filling both triangle halves into one accumulator, as the matrix code did
 """
 import math

@@ -4,6 +4,7 @@ source: https://github.com/kirodotdev/KiroCrew/issues/3466
 diagnosis: zip truncates the dot product to the shorter vector while both norms use the full length, so mismatched dimensions give a plausible score instead of an error
 exercise: cosine-similarity
 label: uncatalogued
+also: integer-wraparound
 """
 import math
 

@@ -4,6 +4,7 @@ source: https://github.com/usnistgov/oscal-deep-diff/pull/100
 diagnosis: the denominator uses |v2| * |v2| instead of |v1| * |v2|: wrong whenever the magnitudes differ, not symmetric, can exceed 1
 exercise: cosine-similarity
 label: wrong-operand-norm, zero-vector-nan
+also: integer-wraparound
 """
 import math
 

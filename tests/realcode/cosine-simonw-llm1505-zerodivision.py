@@ -4,6 +4,7 @@ source: https://github.com/simonw/llm/pull/1505
 diagnosis: cosine_similarity raised ZeroDivisionError when either vector has zero magnitude; return 0.0 for a zero vector
 exercise: cosine-similarity
 label: zero-vector-nan
+also: integer-wraparound
 """
 
 

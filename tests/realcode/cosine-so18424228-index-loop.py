@@ -4,6 +4,7 @@ source: https://qastack.com.br/programming/18424228/cosine-similarity-between-2-
 diagnosis: a fast single-pass answer; as written it divides by zero for a zero vector and indexes by v1's length, so other lengths raise IndexError or are silently cut
 exercise: cosine-similarity
 label: zero-vector-nan, uncatalogued
+also: integer-wraparound
 """
 import math
 

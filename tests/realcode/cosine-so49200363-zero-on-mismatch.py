@@ -4,6 +4,7 @@ source: https://kiwix.lema.org/stackoverflow.com_en_all_2023-11/questions/492003
 diagnosis: answerers: one-component vectors always have cosine +-1 (no bug there); the code has no guard for a zero magnitude and hides a length mismatch as 0
 exercise: cosine-similarity
 label: uncatalogued, zero-vector-nan
+also: integer-wraparound
 """
 import math
 

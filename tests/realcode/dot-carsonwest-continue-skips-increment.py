@@ -4,6 +4,7 @@ source: https://thecarsonwest.github.io/test/public/infinite-loops
 diagnosis: a continue placed before the increment skips `i += 1`, so the loop never moves past that element and runs forever
 exercise: dot-product
 label: uncatalogued
+also: integer-wraparound
 """
 
 

@@ -4,6 +4,7 @@ source: https://stackoverflow.com/questions/32669855/dot-product-of-two-lists-in
 diagnosis: answer with sum over zip; a commenter: on a length mismatch you likely want to raise an error rather than return a number
 exercise: dot-product
 label: no-length-check
+also: integer-wraparound
 """
 
 

@@ -4,6 +4,7 @@ source: https://github.com/aimacode/aima-python/pull/439
 diagnosis: the L2 normalisation divided by the square of the norm; divide by the L2 norm itself
 exercise: l2-normalize
 label: squared-norm
+also: integer-wraparound
 """
 
 

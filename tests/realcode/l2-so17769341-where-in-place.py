@@ -4,6 +4,7 @@ source: https://codewithsundeep.com/discussion/solution/17769341
 diagnosis: the answerer notes x is modified in place: the caller's array is overwritten (and an integer array cannot hold the quotients)
 exercise: l2-normalize
 label: mutates-input, integer-truncation
+also: integer-wraparound
 """
 import numpy as np
 

@@ -3,7 +3,7 @@
 source: https://stackoverflow.com/questions/44039165/numpys-dot-product-gives-two-different-results-depending-on-array-dtype/44039193
 diagnosis: uint8 can only hold 0..255; the dot product overflows and only the last 8 bits are kept; cast to float first
 exercise: attention-scores
-label: uncatalogued
+label: integer-wraparound
 """
 import numpy as np
 

@@ -4,6 +4,7 @@ source: https://github.com/numpy/numpy/issues/16578
 diagnosis: maintainers: zeros_like keeps the input's dtype, so an int64 input gives an int64 buffer and assigned floats are truncated
 exercise: softmax
 label: integer-truncation
+also: integer-wraparound
 """
 import numpy as np
 

@@ -4,6 +4,7 @@ source: https://splunktool.com/in-python-calculate-the-softmax-of-an-array-colum
 diagnosis: result = np.zeros_like(x) has the integer dtype of an integer input, so every assigned probability truncates to 0
 exercise: softmax
 label: integer-truncation, missing-max-subtraction
+also: integer-wraparound
 """
 import numpy as np
 
