@@ -541,7 +541,7 @@ def histogram(percents: Sequence[float], bins: int = 10) -> Markup:
         counts[min(int(max(p, 0.0) * bins / 100), bins - 1)] += 1
     peak = max(counts + [1])
     bw, h, left, top = 44.0, 140.0, 30.0, 16.0
-    svg = Svg(left + bins * bw + 10, top + h + 40, f"score distribution of {len(percents)} students",
+    svg = Svg(left + bins * bw + 30, top + h + 40, f"score distribution of {len(percents)} students",
               class_="picture histogram")
     svg.add("line", x1=left, y1=top + h, x2=left + bins * bw, y2=top + h, class_="axis")
     for i, c in enumerate(counts):
