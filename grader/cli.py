@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import click
 
 from . import __version__, outputs
+from .classes import discover
 from .course import builtin_course, load_exercises
 from .errors import GraderError
 from .exercise import ID_RE, Exercise

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from grader.submissions import MAX_CLASS_ZIP_BYTES, MAX_FILE_BYTES, discover
+from grader.classes import MAX_CLASS_ZIP_BYTES, discover
+from grader.submissions import MAX_FILE_BYTES
 
 from conftest import CORPUS, EXAMPLES, by_id, exercise, grade, grade_json
 

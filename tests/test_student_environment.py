@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from grader.course import load_exercise
 from grader.errors import ExerciseError
 from grader.exercise import Package
-from grader.submissions import notebook_place, notebook_source
+from grader.notebooks import notebook_place, notebook_source
 
 from conftest import CORPUS, EXERCISES, by_id, exercise, grade, grade_json
 

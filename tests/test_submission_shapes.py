@@ -10,7 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.submissions import discover, load_submission, neutralise_ipython
+from grader.classes import discover
+from grader.notebooks import neutralise_ipython
+from grader.submissions import load_submission
 
 from conftest import CORPUS, by_id, exercise, grade, grade_json
 

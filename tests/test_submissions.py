@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from grader.classes import discover
 from grader.course import load_exercise
 from grader.errors import SubmissionError
-from grader.submissions import discover, load_submission, locate
+from grader.submissions import load_submission, locate
 
 from conftest import EXERCISES, by_id, exercise, grade_json
 
