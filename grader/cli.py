@@ -33,7 +33,7 @@ from .sandbox.host import Limits, probe
 from .sandbox.isolation import privileged
 from .sandbox.launch import shutdown
 from .scaffold import scaffold
-from .submissions import discover, load_submission
+from .submissions import load_submission
 
 
 class DefaultGroup(click.Group):
