@@ -13,9 +13,11 @@ from .exercise import ID_RE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "release" / "new"
 # literal arguments for the scaffold's cases, one per required parameter (cycled)
-SMALL = ([0.2, 3], [0.4, 3], [1, -1])
+SMALL = ([0.2, 3], [0.4, -1], [1, 2])
 INTEGERS = ([1, 2, 3], [4, 5, 6], [0, 1, 0])
-NEGATIVE = ([1, -2, 3], [-1, 2, -3], [2, 0, -2])
+NEGATIVE = ([1, -2, 3], [-1, 2, -3], [2, 1, -2])
+ZEROS = ([0, 1.5, 2], [3, 0, -1], [0, 0, 4])
+INT8 = ("[100, -100, 120]", "[-100, 100, 7]")  # products and differences leave int8's range
 
 
 def required_params(signature: str, name: str) -> list[str]:
@@ -59,7 +61,8 @@ def scaffold(exercise_id: str, course: Path, signature: str | None = None) -> li
     context = {"id": exercise_id, "title": exercise_id.replace("-", " ").capitalize(), "name": name,
                "signature": signature, "params": params, "module": module, "solution": f"solutions/{module}.py",
                "small": literal(SMALL), "integers": literal(INTEGERS), "negative": literal(NEGATIVE),
-               "points": 4 + 1 + 1}  # the 4 cases, the custom check, mutation_points
+               "zeros": literal(ZEROS), "int8": INT8,
+               "points": 6 + 1 + 1}  # the 6 cases, the custom check, mutation_points
     for template, path in targets.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(env.get_template(template).render(context), encoding="utf-8")
