@@ -88,6 +88,8 @@ def test_student_text_never_changes_a_page(text: str) -> None:
     page = parse(feedback.html_page(_result(text)))
     assert page.tags == parse(feedback.html_page(_result("x"))).tags
     assert "secret" not in "".join(page.text)  # a hidden check's message is never shown
+    if text == "x":  # the second student below: the same check names make one row of the report
+        return
     report = ClassReport()
     report.add(_result(text), page="s.html")
     report.add(_result("x"), page="x.html")
