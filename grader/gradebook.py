@@ -351,6 +351,15 @@ class Gradebook:
             attempts.append(Attempt(graded_at, score, max_score, exercises))
         return attempts
 
+    def last_run(self) -> dict[str, str]:
+        """The latest run's metadata: when, by which grader, over which exercises and folder."""
+        row = self.db.execute("SELECT started, finished, grader_version, exercises_hash, submissions_folder "
+                              "FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return {}
+        keys = ("started", "finished", "grader", "exercises", "folder")
+        return {k: str(v) for k, v in zip(keys, row, strict=True) if v is not None}
+
     def count(self, student: str | None = None) -> int:
         if student is None:
             return int(self.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
