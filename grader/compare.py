@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .outcome import Crashed, Outcome, Raised, Returned, TimedOut
-from .sandbox.protocol import Opaque
+from .sandbox.encoding import Opaque
 
 
 @dataclass(frozen=True)

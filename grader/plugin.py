@@ -32,8 +32,8 @@ from .outcome import Outcome, run_trusted
 from .quiz import Quiz
 from .results import CheckResult, SubmissionResult
 from .runs import Batch, ExerciseRun, StudentFunction, SubmissionRun, prepared, too_big
+from .sandbox.encoding import Encoded
 from .sandbox.host import Limits
-from .sandbox.protocol import Encoded
 from .scoring import finish_submission, safe_result, unjudged_submission
 from .submissions import Submission, load_submission
 

@@ -17,8 +17,8 @@ from .compare import args_text
 from .exercise import Exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut
 from .results import CheckResult
+from .sandbox.encoding import Encoded, Opaque, approx_bytes, identical, sent_as_is
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
-from .sandbox.protocol import Encoded, Opaque, approx_bytes, identical, sent_as_is
 from .submissions import Location, Submission, locate
 
 MAX_TIMEOUTS_PER_EXERCISE = 2  # later calls of the exercise are not run: a loop costs its own time only
@@ -261,7 +261,7 @@ MAX_SCRIPTED_CALLS = 200  # per exercise: custom checks' calls made ahead in its
 def call_key(args: list, kwargs: dict) -> bytes | None:
     """A call's exact identity: its arguments pickled (types, values, bits, dtypes and shapes), so
     equal keys mean equal arguments and the sandbox gets the same encoding of them; None where the
-    encoding is a note two different values could share (see protocol.sent_as_is)."""
+    encoding is a note two different values could share (see encoding.sent_as_is)."""
     if not (sent_as_is(args) and sent_as_is(kwargs)):
         return None
     try:

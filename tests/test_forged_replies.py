@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from test_hostile import CORRECT_DOT, GRADE_ARGS, MUTATION_CHECK, _snapshot
 
-from grader.sandbox import protocol
+from grader.sandbox import encoding, protocol
 
 from conftest import ROOT, by_id, exercise
 
@@ -129,7 +129,7 @@ def _graded(folder: Path, attackers: dict[str, str]) -> tuple[subprocess.Complet
 
 
 def test_forged_replies_leave_the_class_graded_and_the_graders_memory_bounded(tmp_path):
-    budgets = f"{protocol.MAX_HEAD} {protocol.MAX_HEAD_ITEMS} {protocol.MAX_BODY} {protocol.MAX_LIST_ITEMS}"
+    budgets = f"{protocol.MAX_HEAD} {protocol.MAX_HEAD_ITEMS} {protocol.MAX_BODY} {encoding.MAX_LIST_ITEMS}"
     forgers = {f"a-forged-{shape}": textwrap.dedent(FORGER).replace('"__SHAPE__"', repr(shape))
                .replace('"__BUDGETS__"', repr(budgets)) for shape in SHAPES}
     baseline, base_peak = _graded(tmp_path / "baseline", {"a-wrong": WRONG})
@@ -149,5 +149,5 @@ def test_forged_replies_leave_the_class_graded_and_the_graders_memory_bounded(tm
     # for the judging of what it decoded; the forged replies before this change cost 900 MB.
     frame = protocol.MAX_HEAD + protocol.MAX_BODY
     bound = frame + 4 * protocol.MAX_HEAD + 2 * protocol.MAX_BODY + 200 * protocol.MAX_HEAD_ITEMS \
-        + 100 * protocol.MAX_LIST_ITEMS
+        + 100 * encoding.MAX_LIST_ITEMS
     assert peak - base_peak <= bound, f"{peak >> 20} MB against {base_peak >> 20} MB without the forgers"

@@ -16,18 +16,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.outcome import Crashed, Raised, Returned
-from grader.sandbox import protocol
+from grader.sandbox import encoding, protocol
+from grader.sandbox.encoding import Encoded, Opaque, ProtocolError, changes, snapshot
 from grader.sandbox.host import _batch_outcomes
 from grader.sandbox.protocol import (
-    Encoded,
     FrameReader,
-    Opaque,
-    ProtocolError,
-    changes,
     pack,
     pack_files,
     read_files,
-    snapshot,
     unpack,
     unpack_request,
     write_all,
@@ -260,7 +256,7 @@ def _plain(x, depth=0) -> bool:
     if t in (str, int, float, bool, type(None), complex, Opaque):
         return True
     if t is np.ndarray or isinstance(x, np.generic):
-        return x.dtype.kind in protocol.NUMERIC_KINDS and not x.dtype.hasobject
+        return x.dtype.kind in encoding.NUMERIC_KINDS and not x.dtype.hasobject
     if t is list or t is tuple:
         return all(_plain(v, depth + 1) for v in x)
     if t is dict:
@@ -326,7 +322,7 @@ def test_random_json_messages_are_plain_data_or_a_protocol_error(payload, table,
     message = {"op": "returned", **extra, "payload": payload, "buffers": table}
     _unpack_or_refuse(json.dumps(message).encode(), body)
     try:
-        out = protocol.decode(payload, table, body)
+        out = encoding.decode(payload, table, body)
     except ProtocolError:
         return
     assert _plain(out), out
@@ -373,12 +369,12 @@ def _agrees(got, want) -> bool:
     if t is complex:
         return _agrees(got.real, want.real) and _agrees(got.imag, want.imag)
     if t is str:
-        return got == want[:protocol.MAX_TEXT]
+        return got == want[:encoding.MAX_TEXT]
     if t is list or t is tuple:
         return len(got) == len(want) and all(_agrees(g, w) for g, w in zip(got, want, strict=True))
     if t is dict:
         if len(got) != len(want):  # keys that became equal notes
-            return not protocol.sent_as_is(want)
+            return not encoding.sent_as_is(want)
         return all(_agrees(gk, wk) and _agrees(gv, wv)
                    for (gk, gv), (wk, wv) in zip(got.items(), want.items(), strict=True))
     return got == want
@@ -411,7 +407,7 @@ def test_a_legit_value_crosses_as_it_is_or_as_a_note(value):
     head, body = _within_budgets(pack({"op": "returned", "payload": [value, {}, {}]}))
     got = unpack(head, body)["payload"][0]
     assert _agrees(got, value), (got, value)
-    if protocol.sent_as_is(value):
+    if encoding.sent_as_is(value):
         assert _notes(got) == 0, got
 
 
@@ -422,7 +418,8 @@ def test_under_any_budgets_a_reply_fits_and_its_values_cross_as_they_are_or_as_n
         values, head_bytes, items, body_bytes, list_items, per_value):
     budgets = {"MAX_HEAD": head_bytes, "MAX_HEAD_ITEMS": items, "MAX_BODY": body_bytes,
                "MAX_LIST_ITEMS": list_items, "MAX_ITEMS": per_value}
-    with mock.patch.multiple(protocol, **budgets):
+    framing = {k: v for k, v in budgets.items() if k in ("MAX_HEAD", "MAX_HEAD_ITEMS", "MAX_BODY")}
+    with mock.patch.multiple(encoding, **budgets), mock.patch.multiple(protocol, **framing):
         head, body = _within_budgets(pack({"op": "returned", "payload": values}))
         got = unpack(head, body)["payload"]
     assert len(got) == len(values)
@@ -488,13 +485,13 @@ def test_a_reply_over_the_byte_budgets_is_refused_before_it_is_parsed():
 
 
 def test_values_too_large_for_one_reply_become_notes_the_largest_first():
-    text = "[" * protocol.MAX_TEXT  # a string of the most JSON items a character
+    text = "[" * encoding.MAX_TEXT  # a string of the most JSON items a character
     payload = [1.5, *[text] * 5, "small"]
     head, body = _within_budgets(pack({"op": "batched", "payload": payload}))
     got = unpack(head, body)["payload"]
     assert got[0] == 1.5 and got[-1] == "small"
     notes = [g for g in got[1:-1] if isinstance(g, Opaque)]
-    assert notes and all(n.type_name == "oversized str" and n.text == f"shape [{protocol.MAX_TEXT}]" for n in notes)
+    assert notes and all(n.type_name == "oversized str" and n.text == f"shape [{encoding.MAX_TEXT}]" for n in notes)
     assert all(g == text for g in got[1:-1] if not isinstance(g, Opaque))
 
 
@@ -514,9 +511,9 @@ def test_a_message_too_large_without_its_payload_cannot_be_packed():
 
 
 def test_the_encoders_own_limits_make_notes_not_forgeries():
-    crowded = {i * (2**61 - 1): i for i in range(1, protocol.MAX_SAME_HASH + 2)}  # every key with one hash
-    fine = dict(list(crowded.items())[:protocol.MAX_SAME_HASH])
-    longest = [0.5] * protocol.MAX_LIST_ITEMS
+    crowded = {i * (2**61 - 1): i for i in range(1, encoding.MAX_SAME_HASH + 2)}  # every key with one hash
+    fine = dict(list(crowded.items())[:encoding.MAX_SAME_HASH])
+    longest = [0.5] * encoding.MAX_LIST_ITEMS
     got = roundtrip([crowded, fine, 10**4001, longest, [*longest, 0.5], {frozenset({1}): 2}])
     assert isinstance(got[0], Opaque) and got[1] == fine
     assert got[2] == Opaque("int", f"an integer of {(10**4001).bit_length()} bits")
@@ -528,12 +525,12 @@ def test_the_encoders_own_limits_make_notes_not_forgeries():
     # more distinct keys with one hash than any dict the encoder sends: refused, not hashed for minutes
     {"dict": [[i * (2**61 - 1), 0] for i in range(1, 70_000)]},
     # more packed numbers and rows than any reply the encoder sends
-    {"nl": [0, "f", [protocol.MAX_LIST_ITEMS // 2 + 1, 1, 1]]},
+    {"nl": [0, "f", [encoding.MAX_LIST_ITEMS // 2 + 1, 1, 1]]},
     # a thousand arrays made of one buffer: the encoder sends each buffer once
-    [{"nd": [0, "<f8", [protocol.MAX_LIST_ITEMS // 2 + 1], False]}] * 1000,
+    [{"nd": [0, "<f8", [encoding.MAX_LIST_ITEMS // 2 + 1], False]}] * 1000,
 ])
 def test_a_forged_payload_over_the_decoders_budgets_is_refused(forged):
-    body = bytes(8 * (protocol.MAX_LIST_ITEMS // 2 + 1))
+    body = bytes(8 * (encoding.MAX_LIST_ITEMS // 2 + 1))
     head = json.dumps({"op": "returned", "payload": forged, "buffers": [[0, len(body)]]}).encode()
     with pytest.raises(ProtocolError):
         unpack(head, body)

@@ -295,8 +295,8 @@ def test_a_module_that_loops_at_import_is_imported_once(write_submission):
 
 
 def _batch(source: str, calls: list, timeout: float) -> list:
+    from grader.sandbox.encoding import Encoded
     from grader.sandbox.host import Limits, Sandbox
-    from grader.sandbox.protocol import Encoded
 
     with Sandbox({"m.py": textwrap.dedent(source).encode()}, Limits(call_timeout=timeout)) as sb:
         return sb.call_batch("m.py", "m", "f", Encoded(calls), len(calls))

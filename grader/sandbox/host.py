@@ -15,19 +15,9 @@ from typing import Any
 from ..outcome import Crashed, Outcome, Raised, Returned, TimedOut
 from ..text import safe
 from . import launch
+from .encoding import MAX_BODY, MAX_HEAD, Encoded, ProtocolError
 from .isolation import privileged
-from .protocol import (
-    HEADER_SIZE,
-    MAX_BODY,
-    MAX_HEAD,
-    Encoded,
-    FrameReader,
-    ProtocolError,
-    pack,
-    pack_files,
-    parse_header,
-    unpack,
-)
+from .protocol import HEADER_SIZE, FrameReader, pack, pack_files, parse_header, unpack
 
 MAX_RESTARTS = 10  # per submission; each restart costs a fresh interpreter
 # Layers the grader itself applies around every sandbox; the sandbox reports the ones it applies

@@ -19,18 +19,10 @@ import time
 import traceback
 from typing import Any
 
+from grader.sandbox.encoding import approx_bytes, changes, snapshot
 from grader.sandbox.isolation import enter_sandbox
 from grader.sandbox.preload import preload
-from grader.sandbox.protocol import (
-    FrameReader,
-    approx_bytes,
-    changes,
-    pack,
-    read_files,
-    snapshot,
-    unpack_request,
-    write_all,
-)
+from grader.sandbox.protocol import FrameReader, pack, read_files, unpack_request, write_all
 
 
 def apply_limits(limits: dict[str, Any]) -> list[str]:
@@ -65,7 +57,8 @@ def isolate_path(root: str | None) -> None:
     keep = [p for p in sys.path if p and ("site-packages" in p or p.startswith(sys.base_prefix) or p.startswith(sys.prefix))]
     sys.path[:] = [root, *keep] if root else keep
     for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
-        if name not in ("grader.sandbox.runtime", "grader.sandbox.protocol", "grader.sandbox", "grader"):
+        if name not in ("grader.sandbox.runtime", "grader.sandbox.protocol", "grader.sandbox.encoding", "grader.sandbox",
+                        "grader"):
             del sys.modules[name]
 
 
