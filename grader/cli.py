@@ -325,7 +325,8 @@ def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None
     """Print a quiz as a student sees it (with that student's own numbers)."""
     from .quiz import render_question
 
-    quiz = _load(exercises_dir, (quiz_id,))[0]
+    bundle = None if exercises_dir else find_bundle(Path.cwd())
+    quiz = load_bundle(bundle, (quiz_id,)).exercises[0] if bundle else _load(exercises_dir, (quiz_id,))[0]
     if quiz.kind != "quiz":
         raise GraderError(f"'{quiz_id}' is an exercise, not a quiz; `grade list` shows which is which")
     feedback = Feedback(None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 import json
 import os
 import re
@@ -347,7 +348,9 @@ def quiz_data(quiz: Quiz) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    """The bundle's templates (compiled once per process: the watcher renders on every save)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
@@ -574,7 +577,7 @@ def _stamp(path: Path) -> tuple[tuple[str, int, int], ...]:
         return ()
 
 
-def watch(path: Path, run_once: Callable[[], str], interval: float = 0.02,
+def watch(path: Path, run_once: Callable[[], str], interval: float = 0.01,
           out: Callable[[str], None] = lambda s: print(s, end="", flush=True),
           tty: bool | None = None, rounds: int | None = None) -> None:
     """Run `run_once` now and after every save of `path`, showing its latest text only.
