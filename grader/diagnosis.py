@@ -1,8 +1,10 @@
 """Name the misconception behind a wrong answer, on evidence across the recorded calls.
 
-Exercise-specific models come first: a model explains the student when the student agrees
-with it on every recorded call where the model disagrees with the reference (at least two
-such calls). Generic detectors (grader/templates/generic/) then look only at the calls no named model
+Exercise-specific models come first (grader/explain.py): a model explains the student when the
+student agrees with it on every recorded call where the model disagrees with the reference (at
+least two such calls); failing that, two models with calls of their own, or one model and a
+generic cause for the calls it leaves (nan/inf, a raise on one input form, a small integer
+dtype). Generic detectors (grader/templates/generic/) then look only at the calls nothing named
 explains. When nothing explains a failure, the result is an observation, not a name.
 
 Every text made here reaches students (explanation, evidence, observation). An explanation
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,14 +31,22 @@ from .compare import (
     fmt,
     fmt_outcome,
     kind_of,
-    same_outcome,
     same_value,
 )
 from .exercise import Exercise, Misconception, Solution, Tolerance
-from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, run_trusted
+from .explain import (
+    COMPOSE,
+    COMPOSER,
+    MIN_EVIDENCE,
+    Cause,
+    Evidence,
+    Share,
+    explain,
+    small_int_dtype,
+)
+from .outcome import Call, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import Diagnosis
 
-MIN_EVIDENCE = 2
 NOT_SHOWN = "(not shown: a hidden check)"
 HIDDEN_ONLY_TEMPLATE = "hidden-only"  # generic/hidden-only.md.j2: an exercise's misconception shown only by hidden checks
 # the detectors' template values that come from one call's results: placeholders when that call is hidden
@@ -54,6 +64,7 @@ GENERIC_TITLES = {
     "raises": "An exception on valid input",
     "timeout": "No answer in time",
     "integer-truncation": "Integer arithmetic truncates the result",
+    "integer-wraparound": "A small integer dtype wraps around",
 }
 
 
@@ -63,28 +74,6 @@ class Renderer(Protocol):
     def misconception(self, source: str, context: dict[str, Any]) -> str: ...
 
     def generic(self, misconception_id: str, context: dict[str, Any]) -> str: ...
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One recorded call with the reference's outcome next to the student's."""
-
-    index: int
-    call: Call
-    reference: Outcome
-
-    @property
-    def student(self) -> Outcome:
-        return self.call.outcome
-
-
-def _agree(a: Outcome, b: Outcome, tol: Tolerance) -> bool:
-    """Symmetric equality of two trusted outcomes (model vs reference)."""
-    if isinstance(a, Returned) and isinstance(b, Returned):
-        return same_value(a.value, b.value, tol)
-    if isinstance(a, Raised) and isinstance(b, Raised):
-        return a.type == b.type
-    return False
 
 
 def context(ex: Exercise, ev: Evidence, model: Outcome | None = None, calls: int = 0) -> dict[str, Any]:
@@ -155,31 +144,109 @@ def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
     evidence = [Evidence(i, c, _trusted(ex, "", solution.reference, c)) for i, c in enumerate(calls)]
     # visible calls first, so explanations use the numbers the student can see
     telling_order = sorted(evidence, key=lambda e: (not e.call.visible, e.index))
-    named: list[Diagnosis] = []
-    explained: set[int] = set()
+    by_index = {e.index: e for e in evidence}
 
-    for m in ex.misconceptions:
-        hit = _match_model(ex, m, solution, telling_order, tol)
-        if hit is None:
-            continue
-        model_name, covered, outcomes = hit
-        first = covered[0]
-        evidence_text = f"agrees with `{model_name}` on {len(covered)} calls where it differs from the reference; "
-        if first.call.visible:
-            ctx = context(ex, first, outcomes[first.index], len(covered))
-            evidence_text += f"for {ctx['call']['text']} it returned {ctx['got']} (expected {ctx['expected']})"
-            explanation = render.misconception(m.feedback, ctx)
-        else:  # no visible call shows it: the exercise's text would quote a hidden call
-            ctx = hidden_context(ex, covered)
-            evidence_text += "all of them in hidden checks (" + ", ".join(ctx["checks"]) + ")"
-            explanation = render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title})
-        named.append(Diagnosis(m.id, m.title, evidence_text, explanation))
-        explained.update(e.index for e in covered)
+    composer = solution.models.get(COMPOSER)
+    composed: dict[str, Callable[..., Any] | None] = {}
 
+    def model(name: str) -> Callable[..., Any] | None:
+        """A model by name; `a__b` is the solution's function of that name, else its compose(a, b)."""
+        if name in solution.models:
+            return solution.models[name]
+        if name not in composed:
+            first, _, second = name.partition(COMPOSE)
+            composed[name] = composer(first, second) if composer is not None and second else None
+        return composed[name]
+
+    def run(name: str, e: Evidence) -> Outcome:
+        return _trusted(ex, name, model(name), e.call)  # type: ignore[arg-type]
+
+    def declared(a: str, b: str) -> str | None:
+        return next((n for n in (f"{a}{COMPOSE}{b}", f"{b}{COMPOSE}{a}") if model(n) is not None), None)
+
+    found = explain(ex.misconceptions, telling_order, run, tol, declared)
+    pair = [s.misconception.id for s in found.shares] if not found.causes and len(found.shares) == 2 else []
+    named = [_name_share(ex, s, by_index, render, [p for p in pair if p != s.misconception.id])
+             for s in found.shares]
+    for cause in found.causes:
+        shown_by = [by_index[i] for i in cause.calls]
+        named.append(_name_cause(ex, cause, sorted(shown_by, key=lambda e: (not e.call.visible, e.index)), render))
+    explained = found.covered()
     rest = [e for e in telling_order if e.index not in explained]
     named += _generic(ex, rest, evidence, tol, render, specific_named=bool(named))
     observation = "" if named else _observation(ex, telling_order, tol)
     return named, observation
+
+
+def _name_share(ex: Exercise, share: Share, by_index: dict[int, Evidence], render: Renderer,
+                partner: list[str]) -> Diagnosis:
+    """A misconception named for the calls its model explains, quoting the first visible one."""
+    m = share.misconception
+    shown_by = [by_index[i] for i in share.calls]
+    first = shown_by[0]
+    evidence_text = f"agrees with `{share.profile.model}` on {len(shown_by)} calls where it differs from the reference"
+    if partner:
+        evidence_text += f" (the other calls there are {partner[0]}'s)"
+    evidence_text += "; "
+    if first.call.visible:
+        ctx = context(ex, first, share.outcomes[first.index], len(shown_by))
+        evidence_text += f"for {ctx['call']['text']} it returned {ctx['got']} (expected {ctx['expected']})"
+        explanation = render.misconception(m.feedback, ctx)
+    else:  # no visible call shows it: the exercise's text would quote a hidden call
+        ctx = hidden_context(ex, shown_by)
+        evidence_text += "all of them in hidden checks (" + ", ".join(ctx["checks"]) + ")"
+        explanation = render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title})
+    return Diagnosis(m.id, m.title, evidence_text, explanation)
+
+
+WRAPAROUND_TEXT = """\
+{% if hidden %}On the hidden check “{{ call.check }}” the input is a numpy array of a small integer type, \
+and your result is wrong on it (and right elsewhere): \
+{% else %}For {{ call.text }} you returned {{ got }} instead of {{ expected }}: the input is a numpy array of \
+type {{ dtype }}, and \
+{% endif %}numpy arithmetic in a small integer type wraps around silently when a sum or a product passes \
+its largest value (127 for int8, 255 for uint8). Convert the input to float first, \
+`np.asarray(x, dtype=float)`, or accumulate in a Python number."""
+
+
+def _name_cause(ex: Exercise, cause: Cause, shown_by: list[Evidence], render: Renderer) -> Diagnosis:
+    """The generic cause of the calls the named misconception does not explain."""
+    e = shown_by[0]
+    n = f"{len(shown_by)} call{'s' if len(shown_by) != 1 else ''}"
+    if cause.id == "raises" and isinstance(e.student, Raised):
+        error = e.student if e.call.visible else replace(e.student, message="")  # its message may quote the inputs
+        return _name_generic(ex, {}, render, "raises", shown_by,
+                             f"raised {error.describe()} {cause.where} ({n}) {_where(ex, e)}", error=error)
+    if cause.id == "non-finite":
+        got = fmt_outcome(e.student) if e.call.visible else "nan or inf"
+        return _name_generic(ex, {}, render, "non-finite", shown_by,
+                             f"returned {got} where the answer is finite ({n}) {_where(ex, e)}")
+    dtype = small_int_dtype(e.call) or "integer"
+    ctx = context(ex, e) if e.call.visible else hidden_context(ex, shown_by)
+    ctx["dtype"] = dtype if e.call.visible else NOT_SHOWN
+    where = cause.where if e.call.visible else "on a small integer dtype"
+    evidence_text = f"wrong only {where}, where integer arithmetic wraps around ({n})"
+    return Diagnosis(cause.id, GENERIC_TITLES[cause.id], evidence_text,
+                     render.misconception(WRAPAROUND_TEXT, ctx), generic=True)
+
+
+def _name_generic(ex: Exercise, own: dict[str, Misconception], render: Renderer, gid: str,
+                  shown_by: list[Evidence], evidence: str, **extra: Any) -> Diagnosis:
+    """Name the generic mistake `gid`, explained with the first of the calls that show it (visible ones first)."""
+    ev = shown_by[0]
+    if ev.call.visible:
+        ctx = context(ex, ev)
+    else:  # only hidden calls show it: values that come from them are placeholders
+        ctx = hidden_context(ex, [e for e in shown_by if not e.call.visible])
+        extra = {k: NOT_SHOWN if k in HIDDEN_EXTRAS else v for k, v in extra.items()}
+    ctx.update(extra)
+    ctx["evidence"] = evidence
+    if gid in own:  # the exercise words this generic mistake itself: its text takes precedence
+        m = own[gid]
+        text = (render.misconception(m.feedback, ctx) if ev.call.visible
+                else render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title}))
+        return Diagnosis(gid, m.title, evidence, text)
+    return Diagnosis(gid, GENERIC_TITLES[gid], evidence, render.generic(gid, ctx), generic=True)
 
 
 _TRUSTED: dict[tuple[Path, str, str], Outcome] = {}
@@ -195,30 +262,6 @@ def _trusted(ex: Exercise, name: str, func: Callable[..., Any], call: Call) -> O
     return _TRUSTED[key]
 
 
-def _match_model(ex: Exercise, m: Misconception, solution: Solution, order: list[Evidence], tol: Tolerance) -> tuple[str, list[Evidence], dict[int, Outcome]] | None:
-    best = None
-    for name in m.models:
-        model = solution.models[name]
-        # the telling calls: the model disagrees with the reference and the student gave an answer;
-        # the student must agree with the model on every one (the first disagreement rules it out,
-        # so the model is not run on the remaining calls)
-        outcomes: dict[int, Outcome] = {}
-        telling: list[Evidence] = []
-        for e in order:
-            if isinstance(e.student, (TimedOut, Crashed)):
-                continue
-            out = outcomes[e.index] = _trusted(ex, name, model, e.call)
-            if _agree(out, e.reference, tol):
-                continue
-            if not same_outcome(e.student, out, tol, m.match):
-                break
-            telling.append(e)
-        else:
-            if len(telling) >= MIN_EVIDENCE and (best is None or len(telling) > len(best[1])):
-                best = (name, telling, outcomes)
-    return best
-
-
 # --------------------------------------------------------------------------- generic detectors
 
 
@@ -229,32 +272,20 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
     own = {m.id: m for m in ex.misconceptions}
 
     def add(gid: str, shown_by: list[Evidence], evidence: str, **extra: Any) -> None:
-        """Name `gid`, explained with the first of the calls that show it (visible ones first)."""
-        ev = shown_by[0]
-        if ev.call.visible:
-            ctx = context(ex, ev)
-        else:  # only hidden calls show it: values that come from them are placeholders
-            ctx = hidden_context(ex, [e for e in shown_by if not e.call.visible])
-            extra = {k: NOT_SHOWN if k in HIDDEN_EXTRAS else v for k, v in extra.items()}
-        ctx.update(extra)
-        ctx["evidence"] = evidence
-        if gid in own:  # the exercise words this generic mistake itself: its text takes precedence
-            m = own[gid]
-            text = (render.misconception(m.feedback, ctx) if ev.call.visible
-                    else render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title}))
-            found.append(Diagnosis(gid, m.title, evidence, text))
-        else:
-            found.append(Diagnosis(gid, GENERIC_TITLES[gid], evidence, render.generic(gid, ctx), generic=True))
+        found.append(_name_generic(ex, own, render, gid, shown_by, evidence, **extra))
 
     timeouts = [e for e in rest if isinstance(e.student, TimedOut)]
     if timeouts:
         e = timeouts[0]
-        add("timeout", timeouts, f"no answer within {e.student.seconds:g} s {_where(ex, e)}"
+        seconds = e.student.seconds if isinstance(e.student, TimedOut) else 0.0
+        add("timeout", timeouts, f"no answer within {seconds:g} s {_where(ex, e)}"
             + (f" ({len(timeouts)} calls)" if len(timeouts) > 1 else ""))
     raising = [e for e in rest if isinstance(e.student, Raised) and isinstance(e.reference, Returned)]
-    if raising:
+    if raising and isinstance(raising[0].student, Raised):
         e = raising[0]
-        error = e.student if e.call.visible else replace(e.student, message="")  # its message may quote the inputs
+        error = raising[0].student
+        if not e.call.visible:
+            error = replace(error, message="")  # its message may quote the inputs
         add("raises", raising, f"raised {error.describe()} {_where(ex, e)}", error=error)
     mutating = sorted((e for e in all_ev if e.call.mutated), key=lambda e: (not e.call.visible, e.index))
     if mutating:
@@ -266,17 +297,40 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
              and not same_value(e.student.value, e.reference.value, tol)]
     if not wrong:
         return found
-    detectors = (_missing_return, _non_finite, _wrong_type, _transposed, _wrong_shape, _factor, _truncation)
-    for detect in detectors:
-        hit = detect(wrong, tol)
+    small = [e for e in wrong if small_int_dtype(e.call)]
+    rest_wrong = [e for e in wrong if not small_int_dtype(e.call)]
+    if small and not rest_wrong and not specific_named:  # right on every call but those
+        cause = Cause("integer-wraparound", tuple(e.index for e in small),
+                      (("dtype", "/".join(sorted({small_int_dtype(e.call) or "" for e in small}))),))
+        found.append(_name_cause(ex, cause, small, render))
+        return found
+    # a small integer dtype's calls must not veto what every other call shows
+    for calls, side in ((wrong, []), (rest_wrong, small)) if small and rest_wrong else ((wrong, []),):
+        hit = _detect(calls, tol)
+        if hit is not None and side and hit[0] == "integer-truncation" and all(
+                not np.any(as_array(_values(e)[0])) for e in calls):
+            hit = None  # zeros everywhere else: too little to set the small integer calls aside for
         if hit is not None:
             gid, evidence, extra = hit
-            at = extra.pop("at", wrong[0])
+            at = extra.pop("at", calls[0])
             if gid == "non-finite" and at.call.visible:
                 evidence += f" (input: {args_text(ex.function.params, at.call.args, dict(at.call.kwargs))})"
-            add(gid, [at, *(e for e in wrong if e is not at)], evidence, **extra)
+            add(gid, [at, *(e for e in calls if e is not at)], evidence, **extra)
+            if side:
+                cause = Cause("integer-wraparound", tuple(e.index for e in side),
+                              (("dtype", "/".join(sorted({small_int_dtype(e.call) or "" for e in side}))),))
+                found.append(_name_cause(ex, cause, side, render))
             break
     return found
+
+
+def _detect(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    """The first generic detector that explains every one of the wrong calls."""
+    for detect in (_missing_return, _non_finite, _wrong_type, _transposed, _wrong_shape, _factor, _truncation):
+        hit = detect(wrong, tol)
+        if hit is not None:
+            return hit
+    return None
 
 
 def _values(e: Evidence) -> tuple[Any, Any]:
@@ -325,9 +379,9 @@ def _transposed(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
         s, r = (as_array(v) for v in _values(e))
         if s is None or r is None or r.ndim != 2 or not same_value(s, r.T, tol):
             return None
-    s, r = (as_array(v) for v in _values(wrong[0]))
-    shapes = f": shape {s.shape} where {r.shape} is due" if wrong[0].call.visible else f" on {len(wrong)} calls"
-    return "transposed-output", f"returned the transpose{shapes}", {"got_shape": s.shape, "expected_shape": r.shape}
+    got, due = _shapes(wrong[0]) or ((), ())
+    shapes = f": shape {got} where {due} is due" if wrong[0].call.visible else f" on {len(wrong)} calls"
+    return "transposed-output", f"returned the transpose{shapes}", {"got_shape": got, "expected_shape": due}
 
 
 def _wrong_shape(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
@@ -335,7 +389,7 @@ def _wrong_shape(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
         return None
     shapes = [_shapes(e) for e in wrong]
     if all(sh is not None and sh[0] != sh[1] and len(sh[1]) > 0 and len(sh[0]) > 0 for sh in shapes):
-        got, want = shapes[0]
+        got, want = shapes[0] or ((), ())
         text = f"returned shape {got} where {want} is due" if wrong[0].call.visible else f"returned the wrong shape on {len(wrong)} calls"
         return "wrong-shape", text, {"got_shape": got, "expected_shape": want}
     return None
@@ -383,8 +437,8 @@ def _factor(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
             return "sign-flip", f"returned the negative of the right answer on {len(ks)} calls", {"factor": -1.0, "factor_name": "−1"}
         name = name_factor(k0)
         return "constant-factor", f"off by a factor of {name} on {len(ks)} calls", {"factor": k0, "factor_name": name}
-    dims = [_feature_dim(e) for e in wrong]
-    if None not in dims and len(set(dims)) > 1:
+    dims = [d for d in map(_feature_dim, wrong) if d is not None]
+    if len(dims) == len(wrong) and len(set(dims)) > 1:
         for name, f in SYMBOLIC_FACTORS:
             for sign in (1, -1):
                 if all(math.isclose(k, sign * f(d), rel_tol=1e-5) for k, d in zip(ks, dims, strict=True)):

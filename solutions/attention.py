@@ -147,3 +147,44 @@ def returns_weights(Q, K, V, mask=None):
     Q, K, V = _matrices(Q, K, V)
     m = _mask(mask, Q, K)
     return _weights(Q, K, m)
+
+
+def _pipeline(Q, K, V, mask=None, *, scale=True, axis=-1, masking="block", output="values"):
+    """The reference with some steps changed: scale (False: no 1/sqrt(d_k)), the softmax's axis,
+    masking (block | ignored | inverted | multiply | after) and the output (values | weights)."""
+    Q, K, V = _matrices(Q, K, V)
+    m = _mask(mask, Q, K)
+    if m is not None and masking == "ignored":
+        m = None
+    if m is not None and masking == "inverted":
+        m = ~m
+    s = _scores(Q, K) if scale else Q @ K.T
+    if m is not None and masking == "multiply":
+        s = s * m
+    elif masking != "after":
+        s = _block(s, m)
+    w = _softmax(s, axis=axis)
+    if m is not None and masking == "after":
+        w = np.where(m, w, 0.0)
+    return w if output == "weights" else w @ V
+
+
+_CHANGES = {
+    "softmax_over_queries": {"axis": 0},
+    "missing_scale": {"scale": False},
+    "mask_after_softmax": {"masking": "after"},
+    "mask_ignored": {"masking": "ignored"},
+    "inverted_mask": {"masking": "inverted"},
+    "mask_as_multiplier": {"masking": "multiply"},
+    "returns_weights": {"output": "weights"},
+}
+
+
+def compose(first, second):
+    """Two models applied together, for the diagnosis of two mistakes at once: the reference
+    with both models' changed steps. None when they change the same step."""
+    a, b = _CHANGES.get(first), _CHANGES.get(second)
+    if a is None or b is None or set(a) & set(b):
+        return None
+    changes = {**a, **b}
+    return lambda Q, K, V, mask=None: _pipeline(Q, K, V, mask, **changes)

@@ -280,3 +280,25 @@ def mutates_input(x):
     norms = _row_norms(x)
     x /= np.where(norms == 0, 1.0, norms)
     return x
+
+
+# --------------------------------------------------------------------------- two mistakes at once
+
+_COLUMN_MODELS = ("column_wise", "column_wise_nan", "column_wise_zero_division")
+
+
+def compose(first, second):
+    """Two models applied together, for the diagnosis of two mistakes at once: a column-wise
+    model composes with a row-wise one by applying that one to the columns (the transpose).
+    None when the pair does not compose."""
+    for columns, other in ((first, second), (second, first)):
+        model = globals().get(other)
+        if columns in _COLUMN_MODELS and other not in _COLUMN_MODELS and callable(model) and other != "l2_normalize":
+            return lambda x: _on_columns(model, x)
+    return None
+
+
+def _on_columns(model, x):
+    """A row-wise model applied to the columns of a matrix (a vector is its own column)."""
+    x = _array(x)
+    return model(x) if x.ndim == 1 else np.asarray(model(x.T)).T

@@ -156,3 +156,17 @@ def missing_keepdims_sum(x, axis=-1):
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         return e / np.sum(e, axis=axis)
+
+
+_AXIS_MODELS = {"wrong_axis": 0, "ignored_axis_argument": -1, "ignored_axis_argument_axis1": 1}
+
+
+def compose(first, second):
+    """Two models applied together, for the diagnosis of two mistakes at once: a model that
+    fixes the axis (wrong-axis, ignored-axis-argument) composes with any other model by calling
+    it on that axis. None when the pair does not compose."""
+    for fixed, other in ((first, second), (second, first)):
+        model = globals().get(other)
+        if fixed in _AXIS_MODELS and other not in _AXIS_MODELS and callable(model) and other != "softmax":
+            return lambda x, axis=-1: model(x, _AXIS_MODELS[fixed])
+    return None
