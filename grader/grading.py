@@ -71,10 +71,9 @@ def course_packages(exercises: list[Exercise]) -> tuple[str, ...]:
 
 
 def _only_files(paths: Iterable[Path]) -> str:
-    """`python_files` naming exactly the check modules. A pattern that took every file (*.py) had
-    pytest rewrite the asserts of every module imported during the session, the standard library's
-    included (pdb, by pytest itself): each then kept the session's configuration, and with it the
-    session's submissions, alive for the life of the process."""
+    """`python_files` naming exactly the check modules: pytest rewrites the asserts of those alone.
+    (A module whose asserts pytest rewrote keeps the session's configuration, and with it every
+    submission of the session, alive for the life of the process.)"""
     return " ".join(shlex.quote(glob.escape(p.name)) for p in paths)
 
 

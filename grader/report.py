@@ -17,6 +17,8 @@ from typing import TextIO
 
 from . import __version__
 from .feedback import STATUS_MARKS, Feedback
+from .gradebook import result_from_json
+from .outputs import junit_xml
 from .pages import ClassReport, page_name
 from .results import SubmissionResult
 from .sandbox.host import sandbox_layers
@@ -77,9 +79,6 @@ class RunReport:
                    "sandbox": ", ".join(self.layers if self.layers is not None else sandbox_layers())}
             _atomic_write(self.feedback_dir / INDEX, self.feedback.class_report(self.class_report.context(run)))
         if self.fmt == "junit":
-            from .gradebook import result_from_json
-            from .outputs import junit_xml
-
             out.write(junit_xml([result_from_json(json.loads(f)) for f in self._fragments()]))
             return
         if self.fmt == "json":
