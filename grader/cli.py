@@ -475,8 +475,8 @@ def export_command(submissions: Path | None, db_path: Path | None, fmt: str, out
 @click.option("--add", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A file to hand out with the bundle (repeatable).")
 @click.option("--title", default="", help="The bundle README's title.")
-@click.option("--install", default="vecgrader", show_default=True,
-              help="What the bundle's README tells students to `pip install` to get the grader.")
+@click.option("--install", default="", metavar="REQUIREMENT",
+              help="What the bundle's README tells students to `pip install` to get the grader (a path or URL).")
 def release_command(exercises_dir: Path | None, output: Path, exercise_ids: tuple[str, ...], extra: tuple[Path, ...],
                     title: str, install: str) -> None:
     """Write a student bundle: prompts, starter files, public checks as data; no hidden checks,
@@ -485,6 +485,9 @@ def release_command(exercises_dir: Path | None, output: Path, exercise_ids: tupl
     files = release(exercises, output, extra, title, install)
     click.echo(f"wrote {output}: {len(exercises)} exercises, {len(files)} files; students run "
                f"`grade check FILE` in it")
+    if not install:
+        click.echo("grade: note: the README tells students to `pip install GRADER`, the grader you give them; "
+                   "--install PATH-OR-URL writes it in", err=True)
 
 
 @cli.command("new")

@@ -373,7 +373,7 @@ def _docstring(prompt: str) -> str:
 
 
 def release(exercises: list[Exercise | Quiz], out: Path, extra: Iterable[Path] = (), title: str = "",
-            install: str = "vecgrader") -> list[str]:
+            install: str = "") -> list[str]:
     """Write a bundle for these exercises to `out` (a new or empty folder); returns the files written."""
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

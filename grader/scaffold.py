@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -55,7 +56,7 @@ def scaffold(exercise_id: str, course: Path, signature: str | None = None) -> li
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
 
-    def literal(values: tuple[list[float], ...]) -> str:
+    def literal(values: tuple[list[Any], ...]) -> str:
         return json.dumps([values[i % len(values)] for i in range(len(params))])
 
     context = {"id": exercise_id, "title": exercise_id.replace("-", " ").capitalize(), "name": name,

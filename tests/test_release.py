@@ -55,7 +55,7 @@ QUIZZES = [ex for ex in COURSE if isinstance(ex, Quiz)]
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped course, released by the real command."""
     out = tmp_path_factory.mktemp("release") / "course"
-    proc = grade("release", str(EXERCISES), "-o", str(out), "--title", "Similarity")
+    proc = grade("release", str(EXERCISES), "-o", str(out), "--title", "Similarity", "--install", "/srv/grader")
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -205,6 +205,14 @@ def test_the_bundle_counts_the_hidden_checks_and_their_points(bundle: Path) -> N
     public_points = sum(c.points for c in ex.cases if c.visibility == "visible") + ex.mutation_points
     assert public_points + data["hidden"]["points"] == ex.points
     assert [c["name"] for c in data["cases"]] == [c.name for c in ex.cases if c.visibility == "visible"]
+
+
+def test_the_readme_says_how_to_install_and_check(bundle: Path) -> None:
+    readme = (bundle / "README.md").read_text()
+    assert readme.startswith("# Similarity\n")
+    assert "    pip install /srv/grader\n" in readme and "    grade check --watch similarity.py" in readme
+    for ex in COURSE:
+        assert f"(prompts/{ex.id}.md)" in readme
 
 
 def test_quiz_questions_travel_without_answers(bundle: Path) -> None:
