@@ -42,6 +42,7 @@ from .explain import (
     Evidence,
     Share,
     explain,
+    non_finite,
     small_int_dtype,
 )
 from .outcome import Call, Outcome, Raised, Returned, TimedOut, run_trusted
@@ -165,9 +166,10 @@ def diagnose(ex: Exercise, solution: Solution, calls: list[Call],
         return next((n for n in (f"{a}{COMPOSE}{b}", f"{b}{COMPOSE}{a}") if model(n) is not None), None)
 
     found = explain(ex.misconceptions, telling_order, run, tol, declared)
-    pair = [s.misconception.id for s in found.shares] if not found.causes and len(found.shares) == 2 else []
+    pair = [s.misconception.id for s in found.shares] if len(found.shares) == 2 else []
+    order = {m.id: n for n, m in enumerate(ex.misconceptions)}
     named = [_name_share(ex, s, by_index, render, [p for p in pair if p != s.misconception.id])
-             for s in found.shares]
+             for s in sorted(found.shares, key=lambda s: order[s.misconception.id])]
     for cause in found.causes:
         shown_by = [by_index[i] for i in cause.calls]
         named.append(_name_cause(ex, cause, sorted(shown_by, key=lambda e: (not e.call.visible, e.index)), render))
@@ -304,7 +306,10 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
                       (("dtype", "/".join(sorted({small_int_dtype(e.call) or "" for e in small}))),))
         found.append(_name_cause(ex, cause, small, render))
         return found
-    # a small integer dtype's calls must not veto what every other call shows
+    # a small integer dtype's calls must not veto what every other call shows (and those of them it fits)
+    fitting = [e for e in small if _detect([*rest_wrong, e], tol)]
+    rest_wrong += fitting
+    small = [e for e in small if e not in fitting]
     for calls, side in ((wrong, []), (rest_wrong, small)) if small and rest_wrong else ((wrong, []),):
         hit = _detect(calls, tol)
         if hit is not None and side and hit[0] == "integer-truncation" and all(
@@ -316,6 +321,12 @@ def _generic(ex: Exercise, rest: list[Evidence], all_ev: list[Evidence], tol: To
             if gid == "non-finite" and at.call.visible:
                 evidence += f" (input: {args_text(ex.function.params, at.call.args, dict(at.call.kwargs))})"
             add(gid, [at, *(e for e in calls if e is not at)], evidence, **extra)
+            finite = [e for e in calls if gid == "non-finite" and not non_finite(e.student)]
+            then = _detect(finite, tol) if finite else None  # what the finite wrong calls show beside
+            if then is not None and then[0] != "non-finite":
+                gid, evidence, extra = then
+                at = extra.pop("at", finite[0])
+                add(gid, [at, *(e for e in finite if e is not at)], evidence, **extra)
             if side:
                 cause = Cause("integer-wraparound", tuple(e.index for e in side),
                               (("dtype", "/".join(sorted({small_int_dtype(e.call) or "" for e in side}))),))

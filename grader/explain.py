@@ -349,55 +349,56 @@ def _with_cause(found: Explanation, failing: set[int], order: list[Evidence]) ->
 
 def _pair(p: Profile, q: Profile, order: list[Evidence], run: Run, tol: Tolerance,
           declared: Callable[[str, str], str | None], failing: set[int]) -> Explanation | None:
-    """p and q together, when every call where either differs from the reference is theirs and
-    each shows itself on at least MIN_EVIDENCE calls."""
+    """p and q together, when every call where either differs from the reference is theirs (or,
+    for a small integer dtype, that dtype's) and each shows itself on at least MIN_EVIDENCE calls."""
     tp, tq = set(p.telling), set(q.telling)
     composed = declared(p.model, q.model)
-    alone: dict[str, list[int]] = {"p": [], "q": []}
+    calls: dict[str, list[int]] = {"p": [], "q": []}  # the calls each shows alone come first
     shown: dict[str, list[int]] = {"p": [], "q": []}
     said: dict[str, dict[int, Outcome]] = {"p": {}, "q": {}}
-    for e in order:
-        i = e.index
-        if i not in tp and i not in tq:
-            continue
-        s = e.student
-        both = composed is not None and agrees(s, run(composed, e), tol)
-        if i in tp and i not in tq:
-            if not (agrees(s, p.outcomes[i], tol, p.misconception.match) or both):
-                return None
-            alone["p"].append(i)
-            said["p"][i] = p.outcomes[i] if not both else run(composed, e)  # type: ignore[arg-type]
-            continue
-        if i in tq and i not in tp:
-            if not (agrees(s, q.outcomes[i], tol, q.misconception.match) or both):
-                return None
-            alone["q"].append(i)
-            said["q"][i] = q.outcomes[i] if not both else run(composed, e)  # type: ignore[arg-type]
-            continue
-        if i not in failing:
-            return None
+    side: list[int] = []
+
+    def theirs(e: Evidence) -> bool:
+        """Is the call explained by p, q or both, and which does it show?"""
+        i, s = e.index, e.student
+        c = run(composed, e) if composed is not None else None
+        both = c is not None and agrees(s, c, tol)
+        if i not in failing:  # right here: only if the two together are right here too
+            return both
+        for k, mine, other, m in (("p", tp, tq, p), ("q", tq, tp, q)):
+            if i in mine and i not in other:
+                if not (agrees(s, m.outcomes[i], tol, m.misconception.match) or both):
+                    return False
+                calls[k].append(i)
+                said[k][i] = c if both and c is not None else m.outcomes[i]
+                return True
         op, oq = p.outcomes[i], q.outcomes[i]
-        if both:  # the composition: evidence for each idea that changes the other's result here
-            c = run(composed, e)  # type: ignore[arg-type]
-            if not same(c, oq, tol):
-                shown["p"].append(i)
-                said["p"][i] = c
-            if not same(c, op, tol):
-                shown["q"].append(i)
-                said["q"][i] = c
-        elif same_outcome(s, op, tol, p.misconception.match):  # q's idea makes no difference here
-            shown["p"].append(i)
-            said["p"][i] = op
-        elif same_outcome(s, oq, tol, q.misconception.match):
-            shown["q"].append(i)
-            said["q"][i] = oq
-        elif non_finite(s) and (non_finite(op) or non_finite(oq)):
-            pass  # both at work and one overflows: theirs together, evidence for neither
-        else:
-            return None
-    calls = {k: alone[k] + shown[k] for k in alone}
-    if len(calls["p"]) < MIN_EVIDENCE or len(calls["q"]) < MIN_EVIDENCE:
+        if both and c is not None:  # the composition: evidence for each idea that changes the other's result here
+            for k, alone in (("p", oq), ("q", op)):
+                if not same(c, alone, tol):
+                    shown[k].append(i)
+                    said[k][i] = c
+            return True
+        for k, m in (("p", p), ("q", q)):
+            if same_outcome(s, m.outcomes[i], tol, m.misconception.match):  # the other makes no difference here
+                shown[k].append(i)
+                said[k][i] = m.outcomes[i]
+                return True
+        return non_finite(s) and (non_finite(op) or non_finite(oq))  # one overflows: evidence for neither
+
+    for e in order:
+        if e.index not in tp and e.index not in tq or theirs(e):
+            continue
+        if e.index in failing and small_int_dtype(e.call):
+            side.append(e.index)
+            continue
         return None
-    exp = Explanation([Share(p, calls["p"], said["p"]), Share(q, calls["q"], said["q"])])
+    own = {k: calls[k] + shown[k] for k in calls}
+    if len(own["p"]) < MIN_EVIDENCE or len(own["q"]) < MIN_EVIDENCE:
+        return None
+    exp = Explanation([Share(p, own["p"], said["p"]), Share(q, own["q"], said["q"])])
+    if side:
+        dtypes = "/".join(sorted({small_int_dtype(by.call) or "" for by in order if by.index in side}))
+        exp.causes = [Cause("integer-wraparound", tuple(side), (("dtype", dtypes),))]
     exp.together = ((tp | tq) & failing) - exp.covered()
     return exp

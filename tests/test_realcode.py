@@ -72,7 +72,6 @@ def test_no_function_is_named_outside_its_label(outcomes, entry):
     assert outcomes[entry.name].wrong_names(entry) == [], f"label: {', '.join(entry.label + entry.also)}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: compound diagnosis not done")
 def test_at_least_85_percent_are_named_as_labelled(outcomes):
     t = realcode.totals(ENTRIES, outcomes)
     assert t["named"] >= 0.85 * t["catalogued"], t
