@@ -83,7 +83,42 @@ def make(ideas):
     return attention
 '''
 
-BUILDERS = {"softmax": SOFTMAX, "attention": ATTENTION}
+# Pure Python, as many students write it: on lists a zero length raises ZeroDivisionError, on
+# numpy arrays it gives nan; on int8 arrays the products wrap around (or the root of a wrapped,
+# negative sum raises).
+COSINE = '''
+import math
+
+
+def make(ideas):
+    def cosine_similarity(a, b):
+        if len(a) != len(b):
+            raise ValueError("a and b must have the same length")
+        dot = sum(x * y for x, y in zip(a, b))
+        na = math.sqrt(sum(x * x for x in a))
+        nb = math.sqrt(sum(y * y for y in b))
+        if "zero-vector-nan" not in ideas and (na == 0 or nb == 0):
+            return 0.0
+        if "squared-norms" in ideas:
+            return dot / (na ** 2 * nb ** 2)
+        if "one-sided-normalization" in ideas:
+            return dot / na
+        if "wrong-operand-norm" in ideas:
+            return dot / (nb * nb)
+        if "l1-norms" in ideas:
+            return dot / (sum(abs(x) for x in a) * sum(abs(y) for y in b))
+        if "precedence-slip" in ideas:
+            return dot / na * nb
+        cos = dot / (na * nb)
+        if "cosine-distance" in ideas:
+            return 1.0 - cos
+        return math.acos(max(-1.0, min(1.0, cos))) if "angle-instead-of-cosine" in ideas else cos
+    return cosine_similarity
+'''
+
+BUILDERS = {"softmax": SOFTMAX, "attention": ATTENTION, "cosine-similarity": COSINE}
+COSINE_IDEAS = ("squared-norms", "one-sided-normalization", "wrong-operand-norm", "l1-norms", "precedence-slip",
+                "cosine-distance", "angle-instead-of-cosine")
 AXIS = ("wrong-axis", "ignored-axis-argument")
 SOFTMAX_IDEAS = (*AXIS, "missing-max-subtraction", "missing-exp", "missing-normalization",
                  "global-normalization", "log-softmax")
@@ -94,6 +129,8 @@ ATTENTION_IDEAS = tuple(i for ideas in ATTENTION_STEPS.values() for i in ideas)
 
 def _both_shown(ex_id: str, a: str, b: str) -> bool:
     """Pairs whose two parts the cases show (with the composition the solution declares)."""
+    if ex_id == "cosine-similarity":  # Python's min and max turn the angle's nan into a number
+        return "zero-vector-nan" in (a, b) and "angle-instead-of-cosine" not in (a, b)
     if ex_id == "attention":
         step = {i: s for s, ideas in ATTENTION_STEPS.items() for i in ideas}
         return step[a] != step[b]
@@ -103,6 +140,7 @@ def _both_shown(ex_id: str, a: str, b: str) -> bool:
 
 PAIRS = [("softmax", a, b) for a, b in itertools.combinations(SOFTMAX_IDEAS, 2)]
 PAIRS += [("attention", a, b) for a, b in itertools.combinations(ATTENTION_IDEAS, 2)]
+PAIRS += [("cosine-similarity", a, b) for a, b in itertools.combinations((*COSINE_IDEAS, "zero-vector-nan"), 2)]
 SHOWN = [p for p in PAIRS if _both_shown(*p)]
 
 
@@ -225,11 +263,14 @@ def test_two_mistakes_at_once_name_both_parts_each_on_its_own_calls_and_nothing_
 
 
 @FAST
-@given(st.sampled_from([("softmax", i) for i in SOFTMAX_IDEAS] + [("attention", i) for i in ATTENTION_IDEAS]))
+@given(st.sampled_from([("softmax", i) for i in SOFTMAX_IDEAS] + [("attention", i) for i in ATTENTION_IDEAS]
+                       + [("cosine-similarity", i) for i in (*COSINE_IDEAS, "zero-vector-nan")]))
 def test_one_mistake_written_from_scratch_gets_exactly_its_name(single):
+    """...and the pure-Python cosine, whose loops wrap around on int8 input, that beside it."""
     ex_id, idea = single
     named = diagnosed(ex_id, _builder(ex_id)(frozenset({idea})))
-    assert [d.id for d in named] == [idea], named
+    side = ["integer-wraparound"] if ex_id == "cosine-similarity" else []
+    assert [d.id for d in named] == [idea, *side], named
 
 
 MODELS = [(ex_id, m.id, name) for ex_id in sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
@@ -305,7 +346,7 @@ def test_graded_compound_students_get_both_names_in_their_feedback(tmp_path_fact
         assert result["score"] < result["max_score"]
         ids = [m["id"] for m in result["misconceptions"]]
         assert sorted(i for i in ids if i in (a, b)) == sorted([a, b]), (a, b, result["misconceptions"])
-        assert set(ids) <= {a, b, "non-finite"}, result["misconceptions"]
+        assert set(ids) <= {a, b, "non-finite", "integer-wraparound"}, result["misconceptions"]
         for m in result["misconceptions"]:
             assert m["evidence"] and m["explanation"]
             assert f"`{m['id']}`" in result["feedback"] or m["title"] in result["feedback"]
