@@ -245,7 +245,7 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
 @cli.command("check")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--bundle", "bundle_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A student bundle of `grade release` (default: the one PATH lies in, if any).")
+              help="A student bundle of `grade release` (default: the one PATH, else this folder, lies in).")
 @click.option("--watch", is_flag=True, help="Check again on every save of PATH, showing the latest result (Ctrl-C stops).")
 @_common
 def check(path: Path, bundle_dir: Path | None, watch: bool, exercises_dir: Path | None, exercise_ids: tuple[str, ...],
@@ -259,7 +259,7 @@ def check(path: Path, bundle_dir: Path | None, watch: bool, exercises_dir: Path 
         raise click.UsageError("--bundle and --exercises each name a course: give one of them")
     if watch and (fmt != "text" or output is not None):
         raise click.UsageError("--watch shows its text on the terminal: it takes no --format or --output")
-    root = bundle_dir or (None if exercises_dir else find_bundle(path))
+    root = bundle_dir or (None if exercises_dir else find_bundle(path) or find_bundle(Path.cwd()))
     bundle = load_bundle(root, exercise_ids) if root is not None else None
     exercises = bundle.graded() if bundle is not None else _load(exercises_dir, exercise_ids)
     options = _options(timeout, submission_timeout, memory, 1, templates)

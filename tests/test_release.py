@@ -284,7 +284,9 @@ def test_a_damaged_bundle_is_one_line_naming_the_file(bundle: Path, tmp_path: Pa
     data = json.loads((copy / DATA / "dot-product.json").read_text())
     data["expected"] = data["expected"][:-1]  # one outcome fewer than cases
     (copy / DATA / "dot-product.json").write_text(json.dumps(data))
-    proc = grade("check", "similarity.py", cwd=copy)
+    outside = tmp_path / "mine.py"  # a file outside the bundle: checked with the current folder's
+    outside.write_text("def dot(a, b):\n    return 0.0\n")
+    proc = grade("check", str(outside), cwd=copy)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "dot-product.json: damaged bundle data" in proc.stderr
 
