@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup, escape
 
+from .check_data import first_difference, values
 from .compare import Tolerance
-from .pictures import Picture, first_difference, pictures, values
+from .pictures import Picture, pictures
 from .results import WORKER_DIED, SubmissionResult
 
 # ------------------------------------------------------------------ Markdown subset

@@ -19,7 +19,7 @@ class CheckResult:
     max_score: float
     visibility: str  # visible | hidden
     message: str = ""
-    # a failing visible check: the numbers of the call that shows it (grader.pictures.check_data)
+    # a failing visible check: the numbers of the call that shows it (grader.check_data)
     data: dict[str, Any] | None = field(default=None, compare=False)
 
 

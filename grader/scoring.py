@@ -10,6 +10,7 @@ import dataclasses
 import time
 
 from .diagnosis import diagnose
+from .check_data import check_data
 from .exercise import Exercise
 from .feedback import Feedback, md_escape
 from .pictures import check_data

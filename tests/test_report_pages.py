@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grader.check_data import MAX_KEPT, kept, values
 from grader.feedback import Feedback, md_escape, plain_text, terminal_text
 from grader.pages import ClassReport, md_html
-from grader.pictures import MAX_KEPT, arrows, heatmaps, kept, pictures, plane, values
+from grader.pictures import arrows, heatmaps, pictures, plane
 from grader.results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult
 
 ALLOWED = {"p", "ul", "li", "h4", "code", "strong", "em", "pre"}
