@@ -13,7 +13,6 @@ from .diagnosis import diagnose
 from .check_data import check_data
 from .exercise import Exercise
 from .feedback import Feedback, md_escape
-from .pictures import check_data
 from .quiz import Quiz, grade_quiz
 from .results import ExerciseResult, SubmissionResult, describe_error, unjudged
 from .runs import ExerciseRun, SubmissionRun
