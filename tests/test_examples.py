@@ -39,5 +39,5 @@ def test_teacher_can_run_the_hidden_checks_with_plain_pytest(tmp_path):
          "-c", str(tmp_path / "none.ini")],
         capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "9 failed, 5 passed" in proc.stdout
+    assert "12 failed, 5 passed" in proc.stdout
     assert "expected 9.08, got [0.08, 9.0]" in proc.stdout
