@@ -5,6 +5,10 @@ submissions (through the same sandbox and pytest session as real students): the 
 must pass every check, every model must fail at least one and be diagnosed as itself and
 nothing else, and every feedback template must render.
 
+The cases must also catch generic mutants of the reference (grader.mutants): an exercise whose
+cases give full marks to a mutant that some input tells apart from the reference fails, naming
+the mistake and the case it needs.
+
 A misconception whose model fails only hidden checks is valid but warned about: the student's
 feedback cannot quote a call that shows it (hidden inputs and values are never shown), so it
 names the mistake and the hidden checks without numbers.
@@ -30,6 +34,7 @@ from .exercise import Exercise, Misconception
 from .feedback import Feedback
 from .grading import Options, run_session
 from .judging import MUTATION_CHECK
+from .mutants import CLASSES, Mutant, Prover, describe_input, mutants
 from .outcome import Call, Returned, run_trusted
 from .quiz import Quiz, expected_answer, grade_quiz, render_question
 from .results import ExerciseResult
@@ -69,6 +74,12 @@ def validate_exercise(ex: Exercise, options: Options, warnings: list[Problem] | 
                 alias = f"\n\n# validate: the model stands in for the student's function\n{ex.function.name} = {name}\n"
                 folders[key] = _write(tmp / key, ex.function.module, source + alias)
                 owners[key] = (i, name)
+        # A mutant the cases catch in this process is caught; the rest are graded as submissions
+        # (custom checks included) to find those that really get full marks.
+        prover = Prover(ex)
+        generic = [m for m in mutants(ex) if CLASSES[m.kind].required and not prover.caught_by(m, first=True)]
+        for j, mutant in enumerate(generic):
+            folders[f"mutant-{j}"] = _write(tmp / f"mutant-{j}", ex.function.module, mutant.source)
         subs = [load_submission(f) for f in folders.values()]
         results = {r.id: r.exercises[0] for r in run_session([ex], subs, options)}
     finally:
@@ -111,6 +122,27 @@ def validate_exercise(ex: Exercise, options: Options, warnings: list[Problem] | 
             text = _render_on_case(ex, m, name, hidden, Feedback.shared(options.templates))
             if text.startswith("(feedback template error"):
                 problems.append(Problem(path, line, f"{where}.feedback", text.strip("()")))
+    escaped = [m for j, m in enumerate(generic) if _full_marks(results[f"mutant-{j}"])]
+    problems += _uncaught(ex, escaped, prover)
+    return problems
+
+
+def _full_marks(r: ExerciseResult) -> bool:
+    return r.status == "passed" and r.score >= r.max_score - 1e-9
+
+
+def _uncaught(ex: Exercise, escaped: list[Mutant], prover: Prover) -> list[Problem]:
+    """A problem for each mutant that got full marks although an input of the contract tells it
+    apart from the reference; a mutant no such input tells apart may be equivalent: not a problem."""
+    problems = []
+    for m in escaped:
+        found = prover.distinguishing_input(m)
+        if found is None:
+            continue
+        example = describe_input(ex, *found)
+        problems.append(Problem(str(ex.source_path), ex.lines.get("cases"), "", (
+            f"no case catches '{m.title}' (mutant {m.name}: {m.detail}) — {m.need}"
+            + (f"; it fails {example}" if example else ""))))
     return problems
 
 
@@ -198,7 +230,7 @@ def validate_quiz(quiz: Quiz) -> list[Problem]:
 
 def _plain_numbers(value: Any) -> bool:
     arr = np.asarray(value) if not isinstance(value, (str, dict)) else None
-    return arr is not None and arr.dtype.kind in "biuf" and np.all(np.isfinite(arr))
+    return arr is not None and arr.dtype.kind in "biuf" and bool(np.all(np.isfinite(arr)))
 
 
 def _to_stderr(text: str) -> None:
@@ -218,7 +250,7 @@ def validate(paths: list[Path], options: Options,
             problems.append(Problem(e.path, e.line, e.key, e.message))
             continue
         warnings: list[Problem] = []
-        found = validate_quiz(ex) if ex.kind == "quiz" else validate_exercise(ex, options, warnings)
+        found = validate_quiz(ex) if isinstance(ex, Quiz) else validate_exercise(ex, options, warnings)
         for w in warnings:
             warn(f"warning: {w}")
         problems += found

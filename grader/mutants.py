@@ -1,0 +1,750 @@
+"""Generic mutants of an exercise's reference: the mistakes that hide from thin cases.
+
+A mutant is the solution module's source with the reference replaced by a plausible wrong
+version, in one of a few classes (`CLASSES`): a loop that stalls on a zero element, integer
+accumulation, a dropped last element, a swapped axis, an in-place edit of an argument, float32
+precision, an ignored optional argument, a list or an array rejected, a lost sign, a length-1
+slip, ties broken the other way. Some come from edits of the reference's syntax tree (an
+`axis=` changed, `keepdims=True` or a float64 conversion dropped, a slice one short); the rest
+wrap the reference (`_mutant_run`, shipped inside the mutant's source, so that a mutant runs in
+the sandbox exactly as a student's module would).
+
+A mutant the cases let through may be equivalent to the reference on every input of the
+contract; `distinguishing_input` looks for an input that tells it apart among random variants
+of the exercise's own cases (zeros, negatives, small integer types, length 1, ties, other
+sizes, lists and arrays). Only a mutant with such an input is a hole in the cases.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import functools
+import inspect
+import types
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .compare import fmt, same_value
+from .exercise import Exercise
+
+
+@dataclass(frozen=True)
+class MutantClass:
+    id: str
+    title: str  # what the mistake is, as a teacher would say it
+    required: bool = True  # must the cases catch it (when an input tells it apart)?
+
+
+CLASSES: dict[str, MutantClass] = {c.id: c for c in (
+    MutantClass("zero-stall", "loop stalls on a zero element"),
+    MutantClass("integer-dtype", "computes in the input's integer dtype"),
+    MutantClass("dropped-last", "drops the last element"),
+    MutantClass("swapped-axis", "works along the wrong axis"),
+    MutantClass("in-place", "modifies its arguments in place"),
+    # the tolerance is meant to admit float32 rounding: a float32 mutant that escapes is no hole
+    MutantClass("float32", "computes in float32", required=False),
+    MutantClass("ignored-argument", "ignores an optional argument"),
+    MutantClass("list-or-array", "handles lists or arrays only"),
+    MutantClass("sign", "loses the sign of negative values"),
+    MutantClass("length-one", "mishandles a dimension of length 1"),
+    MutantClass("ties", "breaks ties the other way"),
+)}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    kind: str  # a key of CLASSES
+    name: str  # unique within the exercise, e.g. "zero-stall(b)"
+    detail: str  # what differs from the reference
+    need: str  # what a case needs to catch it
+    source: str = field(repr=False)  # the solution module, its function of the reference's name the mutant
+
+    @property
+    def title(self) -> str:
+        return CLASSES[self.kind].title
+
+
+# --------------------------------------------------------------------------- shipped runtime
+# The functions below travel inside every wrapper mutant's source (see `_wrapper_source`), so
+# they use only builtins and numpy as `np`.
+
+
+def _mutant_numeric(v: Any) -> bool:
+    """A list or array of numbers (not booleans), or a number."""
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "iuf"
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, (int, float, np.number)):
+        return True
+    if isinstance(v, list):
+        try:
+            return np.asarray(v).dtype.kind in "iuf"
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def _mutant_map(v: Any, f: Any) -> Any:
+    """f applied to a numeric argument as an array, given back in the argument's form."""
+    if isinstance(v, np.ndarray):
+        return f(v)
+    out = f(np.asarray(v))
+    return out.tolist() if isinstance(v, list) else out[()]
+
+
+def _mutant_run(reference: Any, spec: dict, params: tuple, given: tuple, named: dict) -> Any:
+    """Call `reference` the way the mutant `spec` describes."""
+    kind, param = spec["kind"], spec.get("param")
+    args, kwargs = list(given), dict(named)
+    slots = [("args", i, params[i] if i < len(params) else "") for i in range(len(args))]
+    slots += [("kwargs", k, k) for k in kwargs]
+
+    def get(slot: tuple) -> Any:
+        return args[slot[1]] if slot[0] == "args" else kwargs[slot[1]]
+
+    def put(slot: tuple, value: Any) -> None:
+        if slot[0] == "args":
+            args[slot[1]] = value
+        else:
+            kwargs[slot[1]] = value
+
+    mine = [s for s in slots if param is None or s[2] == param]
+    shapes = [np.shape(get(s)) for s in slots if _mutant_numeric(get(s)) and np.ndim(get(s)) >= 1]
+    if kind == "zero-stall":
+        for s in mine:
+            v = get(s)
+            if _mutant_numeric(v) and np.ndim(v) >= 1:
+                rows = np.asarray(v).reshape(-1, np.shape(v)[-1]) if np.size(v) else np.zeros((0, 1))
+                if np.any(np.any(rows == 0, axis=1) & np.any(rows != 0, axis=1)):
+                    raise RuntimeError("the loop never advances past a zero element")
+    elif kind == "reject":
+        for s in mine:
+            if isinstance(get(s), list if spec["form"] == "list" else np.ndarray):
+                raise TypeError(f"unsupported operand: {type(get(s)).__name__}")
+    elif kind == "default":
+        for s in mine:
+            put(s, spec["default"])
+    elif kind in ("abs", "float32", "squeeze", "drop-last", "transpose"):
+        for s in slots:
+            v = get(s)
+            if not (s in mine and _mutant_numeric(v)):
+                continue
+            if kind == "abs":
+                put(s, _mutant_map(v, np.abs))
+            elif kind == "float32" and np.ndim(v) >= 1:
+                put(s, _mutant_map(v, lambda a: a.astype(np.float32)))
+            elif kind == "float32" and isinstance(v, float):
+                put(s, np.float32(v))
+            elif kind == "squeeze" and 1 in np.shape(v):
+                put(s, _mutant_map(v, np.squeeze))
+            elif kind == "drop-last" and np.ndim(v) >= 1 and np.shape(v)[spec["axis"]] == shapes[0][spec["axis"]]:
+                put(s, _mutant_map(v, lambda a: a[:-1] if spec["axis"] == 0 else a[..., :-1]))
+            elif kind == "transpose" and np.ndim(v) == 2:
+                put(s, _mutant_map(v, lambda a: a.T))
+    result = reference(*args, **kwargs)
+    if kind == "in-place":
+        if isinstance(result, np.ndarray):
+            result = result.copy()
+        for s in slots:
+            v = get(s)
+            if spec["form"] == "array" and isinstance(v, np.ndarray) and v.size:
+                v[...] = ~v if v.dtype.kind == "b" else v * 2 + 1
+            elif spec["form"] == "list" and isinstance(v, list):
+                v.append(v[0] if v else 0)
+        return result
+    if kind == "integer-result":
+        for s in slots:
+            v = get(s)
+            a = v if isinstance(v, np.ndarray) else np.asarray(v) if spec["form"] == "any" and _mutant_numeric(v) else None
+            if a is not None and a.dtype.kind in "iu":
+                with np.errstate(all="ignore"):
+                    out = np.asarray(result).astype(a.dtype)
+                return out if np.ndim(out) else out[()]
+        return result
+    if not _mutant_numeric(result):
+        return result
+    if kind == "abs-result":
+        return _mutant_map(result, np.abs)
+    if kind == "float32":
+        return _mutant_map(result, lambda a: a.astype(np.float32) if a.dtype.kind == "f" else a)
+    if kind == "squeeze-result" and 1 in np.shape(result):
+        return _mutant_map(result, np.squeeze)
+    if kind == "transpose-result" and np.ndim(result) == 2:
+        return _mutant_map(result, lambda a: a.T)
+    if kind == "transpose" and np.ndim(result) == 2:
+        return _mutant_map(result, lambda a: a.T)
+    if kind == "wrapped-number" and np.ndim(result) == 0:
+        return [result]
+    return result
+
+
+_RUNTIME = (_mutant_numeric, _mutant_map, _mutant_run)
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def mutants(ex: Exercise) -> list[Mutant]:
+    """Every generic mutant of the exercise's reference, without duplicates of one source."""
+    source = ex.solution_path.read_text(encoding="utf-8")
+    found = [*_tree_mutants(source, ex.function.name), *_wrapper_mutants(source, ex)]
+    seen: set[str] = set()
+    out = []
+    for m in found:
+        if m.source not in seen:
+            seen.add(m.source)
+            out.append(m)
+    return out
+
+
+def _argument_kinds(ex: Exercise) -> dict[str, set[str]]:
+    """For each parameter, the kinds of value the cases pass: 'list', 'array', 'int', 'number'."""
+    kinds: dict[str, set[str]] = {p: set() for p in ex.function.params}
+    for case in ex.cases:
+        args, kwargs = case.build_arguments()
+        named = [*zip(ex.function.params, args, strict=False), *kwargs.items()]
+        for p, v in named:
+            if not _mutant_numeric(v):
+                continue
+            if isinstance(v, np.ndarray):
+                kinds[p].add("array")
+                if v.dtype.kind in "iu":
+                    kinds[p].add("int")
+            elif isinstance(v, list):
+                kinds[p].add("list")
+            else:
+                kinds[p].add("number")
+    return kinds
+
+
+def _defaults(signature: str) -> dict[str, Any]:
+    """The literal defaults of the signature's parameters."""
+    fn = ast.parse(f"def {signature}: pass").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    a = fn.args
+    positional = [*a.posonlyargs, *a.args]
+    out: dict[str, Any] = {}
+    for p, d in zip(positional[len(positional) - len(a.defaults):], a.defaults, strict=True):
+        out[p.arg] = ast.literal_eval(d)
+    for p, kd in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        if kd is not None:
+            out[p.arg] = ast.literal_eval(kd)
+    return out
+
+
+@functools.cache
+def _runtime_source() -> str:
+    """The shipped runtime's source, without annotations (a mutant's module has no `Any` to evaluate)."""
+    tree = ast.parse("\n".join(inspect.getsource(f) for f in _RUNTIME))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            node.returns = None
+        elif isinstance(node, ast.arg):
+            node.annotation = None
+    return ast.unparse(tree)
+
+
+def _wrapper_source(source: str, ex: Exercise, spec: dict[str, Any]) -> str:
+    runtime = _runtime_source()
+    name = ex.function.name
+    return (f"{source}\n\n# grade validate: a generic mutant of `{name}`\nimport numpy as np\n\n\n{runtime}\n\n"
+            f"_mutant_reference = {name}\n\n\n"
+            f"def {name}(*args, **kwargs):\n"
+            f"    return _mutant_run(_mutant_reference, {spec!r}, {tuple(ex.function.params)!r}, args, kwargs)\n")
+
+
+def _wrapper_mutants(source: str, ex: Exercise) -> Iterator[Mutant]:
+    kinds = _argument_kinds(ex)
+    arrays = [p for p in ex.function.params if kinds[p] & {"list", "array"}]
+    numeric = [p for p in ex.function.params if kinds[p]]
+
+    def make(cls: str, name: str, detail: str, need: str, **spec: Any) -> Mutant:
+        spec.setdefault("kind", name.split("(")[0] if cls != "in-place" else "in-place")
+        return Mutant(cls, name, detail, need, _wrapper_source(source, ex, spec))
+
+    for p in arrays:
+        yield make("zero-stall", f"zero-stall({p})", f"raises (as a loop that never ends would) when `{p}` has a "
+                   "zero element beside non-zero ones",
+                   f"add a case with a zero inside `{p}`, beside non-zero elements", param=p)
+        yield make("sign", f"abs({p})", f"takes the absolute value of `{p}`",
+                   f"add a case with negative values in `{p}`", param=p)
+        yield make("list-or-array", f"reject-lists({p})", f"raises TypeError when `{p}` is a Python list",
+                   f"add a case where `{p}` arrives as a Python list (form: list)", kind="reject", param=p, form="list")
+        yield make("list-or-array", f"reject-arrays({p})", f"raises TypeError when `{p}` is a numpy array",
+                   f"add a case where `{p}` arrives as a numpy array (form: array)", kind="reject", param=p,
+                   form="array")
+    if arrays:
+        yield make("in-place", "in-place(arrays)", "changes the numpy arrays it is given (x[...] = 2x + 1)",
+                   "add a case whose arguments are numpy arrays (form: array)", form="array")
+        yield make("in-place", "in-place(lists)", "appends to the lists it is given",
+                   "add a case whose arguments are Python lists (form: list)", form="list")
+    if numeric:
+        yield make("integer-dtype", "integer-result(arrays)", "returns its result in the dtype of an integer "
+                   "numpy argument (int8 wraps, any integer type truncates)",
+                   "add a case with small integer arrays ({array: {values: ..., dtype: int8}} or uint8) "
+                   "whose results overflow or are not integers", kind="integer-result", form="array")
+        yield make("integer-dtype", "integer-result(lists)", "returns its result in the integer dtype of an "
+                   "integer list argument", "add a case with integer lists whose result is not an integer",
+                   kind="integer-result", form="any")
+        yield make("float32", "float32", "rounds its arguments and its result to float32",
+                   "add a case whose result needs float64 precision", kind="float32")
+        yield make("sign", "abs(result)", "returns the absolute value of the result",
+                   "add a case whose result is negative", kind="abs-result")
+        ranks = _result_ranks(ex)
+        if 0 in ranks:
+            yield make("list-or-array", "wrapped-number", "returns [x] where the number x is due",
+                       "add a case whose result is a single number", kind="wrapped-number")
+        yield make("length-one", "squeeze(arguments)", "squeezes out every dimension of length 1 of its arguments",
+                   "add a case with a length-1 vector or a single row (shape (1, d))", kind="squeeze")
+        if ranks - {0}:
+            yield make("length-one", "squeeze(result)", "squeezes out every dimension of length 1 of its result",
+                       "add a case whose result has a dimension of length 1", kind="squeeze-result")
+        if 2 in ranks:
+            yield make("swapped-axis", "transpose(result)", "returns the transpose of a 2-D result",
+                       "add a case with a 2-D result that is not symmetric", kind="transpose-result")
+        if any(np.ndim(v) == 2 for case in ex.cases for v in case.build_arguments()[0]):
+            yield make("swapped-axis", "transpose(arguments)", "treats the columns of every matrix as its vectors",
+                       "add a case with square, non-symmetric matrices", kind="transpose")
+    if arrays:
+        yield make("dropped-last", "drop-last(elements)", "drops the last element of every vector (as a loop over "
+                   "range(n - 1) would)", "add a case whose last elements change the result", kind="drop-last",
+                   axis=-1)
+    if any(np.ndim(v) >= 2 for case in ex.cases for v in case.build_arguments()[0]):
+        yield make("dropped-last", "drop-last(rows)", "drops the last row of its matrices",
+                   "add a case whose last row changes the result", kind="drop-last", axis=0)
+    for p, default in _defaults(ex.function.signature).items():
+        yield make("ignored-argument", f"ignores({p})", f"always uses `{p}={default!r}`",
+                   f"add a case that passes `{p}` with a value other than {default!r}",
+                   kind="default", param=p, default=default)
+
+
+def _result_ranks(ex: Exercise) -> set[int]:
+    """The numbers of dimensions of the reference's results on the cases."""
+    ref = ex.solution().reference
+    ranks = set()
+    for case in ex.cases:
+        args, kwargs = case.build_arguments()
+        ok, value, _ = _call(ref, args, kwargs, strict=False)
+        if ok and _mutant_numeric(value):
+            ranks.add(int(np.ndim(value)))
+    return ranks
+
+
+# --------------------------------------------------------------------------- syntax-tree mutants
+
+
+def _reachable(tree: ast.Module, name: str) -> set[str]:
+    """The module-level functions the reference calls, itself included, transitively."""
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    todo, seen = [name], set()
+    while todo:
+        f = todo.pop()
+        if f in seen or f not in functions:
+            continue
+        seen.add(f)
+        todo += [n.id for n in ast.walk(functions[f]) if isinstance(n, ast.Name) and n.id in functions]
+    return seen
+
+
+def _is_float64(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("float64", "double", "float_")
+    if isinstance(node, ast.Name):
+        return node.id == "float"
+    return isinstance(node, ast.Constant) and node.value in ("float64", "float", "f8")
+
+
+def _int_value(node: ast.AST) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
+
+
+def _minus_one(node: ast.expr) -> ast.expr:
+    return ast.BinOp(node, ast.Sub(), ast.Constant(1))
+
+
+@dataclass(frozen=True)
+class _Edit:
+    kind: str
+    detail: str
+    need: str
+    apply: Callable[[ast.AST], None]  # changes the node (found again by position in a fresh tree)
+
+
+def _edits(node: ast.AST) -> Iterator[_Edit]:
+    """The mutations one node offers."""
+    line = getattr(node, "lineno", 0)
+    if isinstance(node, ast.Call):
+        for k in node.keywords:
+            value = _int_value(k.value) if k.arg == "axis" else None
+            if value is not None:
+                new = 0 if value != 0 else -1
+                yield _Edit("swapped-axis", f"line {line}: axis={value} → axis={new}",
+                            "add a case with a square, non-symmetric matrix, where the two axes give different "
+                            "results", _set_keyword("axis", new))
+            if k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True:
+                yield _Edit("swapped-axis", f"line {line}: keepdims=True dropped (the reduced values broadcast "
+                            "along the other axis)", "add a case with a square, non-symmetric matrix",
+                            _drop_keyword("keepdims"))
+            if k.arg == "dtype" and _is_float64(k.value):
+                yield _Edit("integer-dtype", f"line {line}: no float64 conversion (computes in the input's dtype)",
+                            "add a case with small integer arrays ({array: {values: ..., dtype: int8}} or uint8) "
+                            "whose products overflow the type", _drop_keyword("dtype"))
+            if k.arg == "kind" and isinstance(k.value, ast.Constant) and k.value.value in ("stable", "mergesort"):
+                yield _Edit("ties", f"line {line}: an unstable sort", "add a case with tied scores (identical rows)",
+                            _drop_keyword("kind"))
+        func = node.func
+        fname = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if fname == "argsort" and node.args and isinstance(node.args[0], ast.UnaryOp) \
+                and isinstance(node.args[0].op, ast.USub):
+            yield _Edit("ties", f"line {line}: argsort(-s) → argsort(s)[::-1] (ties reversed)",
+                        "add a case with tied scores (identical rows)", _REPLACE_REVERSED_ARGSORT)
+        if fname == "range" and node.args:
+            yield _Edit("dropped-last", f"line {line}: range one short", "add a case whose last element changes "
+                        "the result", _shorten_range)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.upper is not None \
+            and node.slice.step is None and _int_value(node.slice.upper) is None:
+        yield _Edit("dropped-last", f"line {line}: a slice one short", "add a case whose last element changes the "
+                    "result", _shorten_slice)
+    if isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load):
+        yield _Edit("swapped-axis", f"line {line}: a transpose `.T` dropped",
+                    "add a case with square, non-symmetric matrices", _REPLACE_BY_VALUE)
+
+
+def _set_keyword(name: str, value: int) -> Callable[[ast.AST], None]:
+    def apply(node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        for k in node.keywords:
+            if k.arg == name:
+                k.value = ast.Constant(value) if value >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return apply
+
+
+def _drop_keyword(name: str) -> Callable[[ast.AST], None]:
+    def apply(node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        node.keywords = [k for k in node.keywords if k.arg != name]
+    return apply
+
+
+def _shorten_range(node: ast.AST) -> None:
+    assert isinstance(node, ast.Call)
+    node.args[-1 if len(node.args) <= 2 else 1] = _minus_one(node.args[-1 if len(node.args) <= 2 else 1])
+
+
+def _shorten_slice(node: ast.AST) -> None:
+    assert isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.upper is not None
+    node.slice.upper = _minus_one(node.slice.upper)
+
+
+# Replacements of a whole node are done by its parent: these markers say which.
+def _REPLACE_BY_VALUE(node: ast.AST) -> None:  # noqa: N802
+    """Marker: the attribute is replaced by its value (x.T → x)."""
+
+
+def _REPLACE_REVERSED_ARGSORT(node: ast.AST) -> None:  # noqa: N802
+    """Marker: argsort(-s, ...) is replaced by argsort(s, ...)[::-1]."""
+
+
+def _replacement(node: ast.AST, apply: Callable[[ast.AST], None]) -> ast.AST | None:
+    if apply is _REPLACE_BY_VALUE:
+        assert isinstance(node, ast.Attribute)
+        return node.value
+    if apply is _REPLACE_REVERSED_ARGSORT:
+        assert isinstance(node, ast.Call) and isinstance(node.args[0], ast.UnaryOp)
+        node.args[0] = node.args[0].operand
+        return ast.Subscript(node, ast.Slice(None, None, ast.Constant(-1)), ast.Load())
+    return None
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, target: int, apply: Callable[[ast.AST], None]) -> None:
+        self.target, self.apply, self.index = target, apply, -1
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        self.index += 1
+        if self.index == self.target:
+            new = _replacement(node, self.apply)
+            if new is not None:
+                return new
+            self.apply(node)
+            return node
+        return super().generic_visit(node)
+
+
+def _tree_mutants(source: str, name: str) -> Iterator[Mutant]:
+    tree = ast.parse(source)
+    for index, (node, inside) in enumerate(_visit(tree, False, _reachable(tree, name))):
+        if not inside:
+            continue
+        for n, edit in enumerate(_edits(node)):
+            fresh = ast.parse(source)
+            _Replace(index, _edits_of(fresh, index, n)).visit(fresh)
+            ast.fix_missing_locations(fresh)
+            where = f"line {getattr(node, 'lineno', 0)}, column {getattr(node, 'col_offset', 0) + 1}"
+            yield Mutant(edit.kind, f"{edit.kind}({where}, {n + 1})", edit.detail, edit.need,
+                         ast.unparse(fresh) + "\n")
+
+
+def _visit(node: ast.AST, inside: bool, reach: set[str]) -> Iterator[tuple[ast.AST, bool]]:
+    """Every node in the order _Replace visits them, and whether it is in a function of `reach`."""
+    inside = inside or isinstance(node, ast.FunctionDef) and node.name in reach
+    yield node, inside
+    for child in ast.iter_child_nodes(node):
+        yield from _visit(child, inside, reach)
+
+
+def _edits_of(tree: ast.Module, index: int, n: int) -> Callable[[ast.AST], None]:
+    for i, (node, _) in enumerate(_visit(tree, False, set())):
+        if i == index:
+            return list(_edits(node))[n].apply
+    raise LookupError(index)
+
+
+# --------------------------------------------------------------------------- running in-process
+
+
+def load(source: str, name: str, label: str = "mutant") -> Callable[..., Any]:
+    """The function `name` of a mutant's source, run in this process (trusted: the teacher's code)."""
+    module = types.ModuleType(f"_grader_{label}")
+    exec(compile(source, f"<{label}>", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+    return module.__dict__[name]
+
+
+def _call(func: Callable[..., Any], args: list, kwargs: dict, strict: bool) -> tuple[bool, Any, bool]:
+    """(returned, value or exception, arguments changed) for one call on copies of the arguments."""
+    a, k = copy.deepcopy(args), copy.deepcopy(kwargs)
+    errors = np.errstate(divide="raise", over="raise", invalid="raise", under="ignore") if strict \
+        else np.errstate(all="ignore")
+    with errors, warnings.catch_warnings():
+        warnings.simplefilter("error" if strict else "ignore")
+        try:
+            value = func(*a, **k)
+        except Exception as e:  # noqa: BLE001  (a raise is an outcome)
+            return False, e, False
+    return True, value, not (_same(a, args) and _same(k, kwargs))
+
+
+def _same(x: Any, y: Any) -> bool:
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return type(x) is type(y) and x.dtype == y.dtype and x.shape == y.shape and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        return type(x) is type(y) and len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y, strict=True))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+    return type(x) is type(y) and (x == y or x != x and y != y)
+
+
+class Prover:
+    """Judges mutants of one exercise in this process: on its cases (as the grader judges them,
+    custom checks aside) and on probe inputs (`probe_inputs`), the reference's outcomes computed once."""
+
+    def __init__(self, ex: Exercise) -> None:
+        self.ex = ex
+        self.reference = ex.solution().reference
+        self.cases = []
+        for case in ex.cases:
+            args, kwargs = case.build_arguments()
+            self.cases.append((case, args, kwargs, _call(self.reference, args, kwargs, strict=False)))
+        self._probes: list[tuple[list, dict, Any]] | None = None
+
+    def caught_by(self, mutant: Mutant, first: bool = False) -> list[str]:
+        """The names of the cases the mutant fails; with `first`, only the first of them."""
+        func = load(mutant.source, self.ex.function.name)
+        out = []
+        for case, args, kwargs, (ok, expected, _) in self.cases:
+            returned, got, changed = _call(func, args, kwargs, strict=False)
+            if changed:
+                out.append(case.name)
+            elif case.raises:
+                if returned or not any(c.__name__ == case.raises for c in type(got).__mro__):
+                    out.append(case.name)
+            elif not (returned and ok and same_value(got, expected, self.ex.tolerance)):
+                out.append(case.name)
+            if first and out:
+                break
+        return out
+
+    def distinguishing_input(self, mutant: Mutant) -> tuple[list, dict] | None:
+        """The first probe input on which the mutant fails where the reference returns cleanly
+        (no exception, no division by zero, overflow or invalid operation): None when it may be equivalent."""
+        if self._probes is None:
+            self._probes = []
+            for args, kwargs in probe_inputs(self.ex):
+                ok, expected, _ = _call(self.reference, args, kwargs, strict=True)
+                if ok:
+                    self._probes.append((args, kwargs, expected))
+        func = load(mutant.source, self.ex.function.name)
+        for args, kwargs, expected in self._probes:
+            returned, got, changed = _call(func, args, kwargs, strict=False)
+            if changed or not returned or not same_value(got, expected, self.ex.tolerance):
+                return args, kwargs
+        return None
+
+
+def describe_input(ex: Exercise, args: list, kwargs: dict, limit: int = 160) -> str:
+    """`f(a = ..., b = ...)` when it is short enough to quote, else ''."""
+    named = [*zip(ex.function.params, args, strict=False), *kwargs.items()]
+    text = f"{ex.function.name}({', '.join(f'{p}={_show(v)}' for p, v in named)})"
+    return text if len(text) <= limit else ""
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, np.ndarray):
+        dtype = "" if v.dtype == np.float64 else f", dtype={v.dtype}"
+        return f"array({fmt(v.tolist())}{dtype})"
+    return fmt(v)
+
+
+# --------------------------------------------------------------------------- probe inputs
+
+
+def probe_inputs(ex: Exercise, count: int = 200, seed: int = 0) -> list[tuple[list, dict]]:
+    """The cases' own arguments, then variants of them, each variant on each case and then `count`
+    random combinations of two or three: new values (normal, integers with zeros
+    and negatives, large), zeros inside vectors, signs flipped, int8/uint8/int64 arrays, other sizes
+    (length 1 included, equal sizes kept equal), ties (a row repeated), lists and arrays swapped,
+    other small integers (an axis, a count), optional arguments left to their defaults."""
+    rng = np.random.default_rng(seed)
+    bases = [case.build_arguments() for case in ex.cases if not case.raises]
+    out = [copy.deepcopy(b) for b in bases]
+    if not bases:
+        return out
+    optional = set(_defaults(ex.function.signature))
+    required = len([p for p in ex.function.params if p not in optional])
+
+    def defaults(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+        return args[:required], {k: v for k, v in kwargs.items() if k not in optional}
+
+    variants = [*_VARIANTS, defaults]
+    for base in bases:  # every variant on every case once
+        for variant in variants:
+            out.append(variant(*copy.deepcopy(base), rng))
+    for i in range(count):
+        args, kwargs = copy.deepcopy(bases[i % len(bases)])
+        chosen = rng.choice(len(variants), size=int(rng.integers(2, 4)), replace=False)
+        for j in sorted(chosen):
+            args, kwargs = variants[j](args, kwargs, rng)
+        out.append((args, kwargs))
+    return out
+
+
+Values = tuple[list, dict]
+
+
+def _each(args: list, kwargs: dict, f: Callable[[np.ndarray, Any], np.ndarray], numeric_only: bool = True) -> Values:
+    """f applied to every array-like argument (as an array), each given back in its own form."""
+    def one(v: Any) -> Any:
+        if isinstance(v, (list, np.ndarray)) and (_mutant_numeric(v) or not numeric_only and _is_bool(v)):
+            a = f(np.asarray(v), v)
+            return a if isinstance(v, np.ndarray) else a.tolist()
+        return v
+    return [one(v) for v in args], {k: one(v) for k, v in kwargs.items()}
+
+
+def _is_bool(v: Any) -> bool:
+    try:
+        return np.asarray(v).dtype.kind == "b"
+    except (ValueError, TypeError):
+        return False
+
+
+def _new_values(kind: str) -> Callable[[list, dict, np.random.Generator], Values]:
+    def variant(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+        def draw(a: np.ndarray, _: Any) -> np.ndarray:
+            if kind == "normal":
+                return rng.normal(0, 3, a.shape)
+            if kind == "integers":
+                return rng.integers(-4, 6, a.shape)
+            if kind == "large":
+                return rng.normal(0, 1, a.shape) * 10.0 ** rng.integers(2, 6)
+            if kind == "int8":
+                return (rng.integers(40, 128, a.shape) * rng.choice([-1, 1], a.shape)).astype(np.int8)
+            if kind == "uint8":
+                return rng.integers(60, 256, a.shape).astype(np.uint8)
+            if kind == "int64":
+                return rng.integers(-9, 10, a.shape).astype(np.int64)
+            return rng.uniform(0.1, 3, a.shape)  # positive
+        return _each(args, kwargs, draw)
+    return variant
+
+
+def _zeros_inside(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+    def put(a: np.ndarray, _: Any) -> np.ndarray:
+        a = a.copy()
+        if a.ndim and a.size:
+            a[rng.random(a.shape) < 0.3] = 0
+        return a
+    return _each(args, kwargs, put)
+
+
+def _negated(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+    return _each(args, kwargs, lambda a, _: -np.abs(a) if a.dtype.kind != "u" else a)
+
+
+def _ties(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+    def repeat(a: np.ndarray, _: Any) -> np.ndarray:
+        a = a.copy()
+        if a.ndim == 2 and a.shape[0] >= 2:
+            a[-1] = a[0]
+        elif a.ndim == 1 and a.size >= 2:
+            a[-1] = a[0]
+        return a
+    return _each(args, kwargs, repeat)
+
+
+def _swapped_forms(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+    def swap(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, list) and _mutant_numeric(v):
+            return np.asarray(v, dtype=np.float64)
+        return v
+    return [swap(v) for v in args], {k: swap(v) for k, v in kwargs.items()}
+
+
+def _other_ints(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+    """Every integer argument (an axis, a count) replaced by a small integer."""
+    def other(v: Any) -> Any:
+        return int(rng.integers(-2, 4)) if type(v) is int else v
+    return [other(v) for v in args], {k: other(v) for k, v in kwargs.items()}
+
+
+def _resized(sizes: tuple[int, ...]) -> Callable[[list, dict, np.random.Generator], Values]:
+    def variant(args: list, kwargs: dict, rng: np.random.Generator) -> Values:
+        mapping: dict[int, int] = {}
+
+        def size(n: int) -> int:
+            if n not in mapping:
+                mapping[n] = int(rng.choice(sizes))
+            return mapping[n]
+
+        def redraw(a: np.ndarray, _: Any) -> np.ndarray:
+            shape = tuple(size(n) for n in a.shape)
+            if a.dtype.kind == "b":
+                m = rng.random(shape) < 0.6
+                if m.ndim == 2 and m.shape[1]:
+                    m[np.arange(m.shape[0]), rng.integers(0, m.shape[1], m.shape[0])] = True
+                return m
+            if a.dtype.kind in "iu":
+                return rng.integers(-5, 6, shape).astype(a.dtype)
+            return rng.normal(0, 2, shape)
+        return _each(args, kwargs, redraw, numeric_only=False)
+    return variant
+
+
+_VARIANTS: list[Callable[[list, dict, np.random.Generator], Values]] = [
+    _new_values("normal"), _new_values("integers"), _new_values("large"), _new_values("int8"),
+    _new_values("uint8"), _new_values("int64"), _new_values("positive"), _zeros_inside, _negated, _ties,
+    _swapped_forms, _other_ints, _resized((1,)), _resized((1, 2, 3, 4, 5)),
+]
