@@ -317,7 +317,8 @@ def exercise_data(ex: Exercise) -> dict[str, Any]:
                      "params": list(ex.function.params)},
         "form": ex.form, "tolerance": {"rtol": ex.tolerance.rtol, "atol": ex.tolerance.atol},
         "mutation_points": ex.mutation_points, "packages": [[p.name, p.requirement] for p in ex.packages],
-        "cases": [{"name": c.name, "args": list(c.args), "kwargs": dict(c.kwargs), "points": c.points,
+        "cases": [{"name": c.name, "args": [_drawn(a, c) for a in c.args],
+                   "kwargs": {k: _drawn(v, c) for k, v in c.kwargs.items()}, "points": c.points,
                    "form": c.form, "seed": c.seed, "raises": c.raises} for c in public],
         "expected": expected,
         "misconceptions": [{"id": m.id, "title": m.title, "match": m.match, "feedback": m.feedback,
@@ -325,6 +326,19 @@ def exercise_data(ex: Exercise) -> dict[str, Any]:
         "hidden": {"checks": len(hidden) + len(later),
                    "points": sum(c.points for c in hidden) + sum(p for _, p in later)},
     }
+
+
+def _drawn(spec: Any, case: Case) -> Any:
+    """A generated argument as the array it drew (`{array: ...}`), so that a student's numpy,
+    whatever its version, rebuilds the very numbers; a literal stays as written."""
+    if not (isinstance(spec, dict) and next(iter(spec)) in ("normal", "uniform", "integers", "zeros")):
+        return spec
+    drawn = [a for a, s in zip(case.build_arguments()[0], case.args, strict=True) if s is spec]
+    drawn += [case.build_arguments()[1][k] for k, s in case.kwargs.items() if s is spec]
+    value = np.asarray(drawn[0])
+    if value.size == 0:  # an empty array keeps its shape only in its generator
+        return spec
+    return {"array": {"values": value.tolist(), "dtype": str(value.dtype)}}
 
 
 def _differences(model: list[dict[str, Any]], reference: list[dict[str, Any]], tolerance: Tolerance) -> int:
@@ -427,7 +441,21 @@ def release(exercises: list[Exercise | Quiz], out: Path, extra: Iterable[Path] =
         target.write_text(text, encoding="utf-8")
     for p in extra:
         shutil.copyfile(p, out / p.name)
+    _verify(out, code)
     return sorted([*files, *(p.name for p in extra)])
+
+
+def _verify(out: Path, exercises: list[Exercise]) -> None:
+    """Read the bundle back: each public case must find the reference's outcome recorded for it."""
+    by_id = {ex.id: ex for ex in load_bundle(out).graded()}
+    for ex in exercises:
+        table = by_id[ex.id].solution().reference
+        for case in by_id[ex.id].cases:
+            args, kwargs = case.build_arguments()
+            outcome = run_trusted(table, tuple(args), kwargs)
+            if isinstance(outcome, Raised) and outcome.type == NotInBundle.__name__:
+                raise ReleaseError(f"{ex.source_path}: case '{case.name}' does not survive the bundle "
+                                   "(its arguments read back differ); please report this")
 
 
 KINDS = {"single": "one choice id", "multiple": "a list of choice ids", "numeric": "a number", "vector": "a list of numbers"}

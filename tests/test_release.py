@@ -299,6 +299,27 @@ def test_bundle_found_from_a_folder_inside_it(bundle: Path) -> None:
         load_bundle(bundle, ("nope",))
 
 
+def test_drawn_public_arguments_travel_as_the_numbers_drawn(tmp_path: Path) -> None:
+    """A public case's generated arguments reach the bundle as arrays, not as a seed a student's
+    numpy might draw differently; its recorded outcome is found for them."""
+    scaffold("manhattan", tmp_path / "course")
+    yaml_path = tmp_path / "course" / "exercises" / "manhattan.yaml"
+    text = yaml_path.read_text().replace("    seed: 1 ", "    visibility: visible\n    seed: 1 ")
+    yaml_path.write_text(text)
+    solution = tmp_path / "course" / "solutions" / "manhattan.py"
+    solution.write_text(solution.read_text().replace(
+        'raise NotImplementedError("write the reference of manhattan here")', "return float(np.sum(np.abs(np.subtract(a, b))))"))
+    ex = load_exercises(yaml_path.parent)[0]
+    assert isinstance(ex, Exercise)
+    release([ex], tmp_path / "bundle")
+    data = json.loads((tmp_path / "bundle" / DATA / "manhattan.json").read_text())
+    drawn = next(c for c in data["cases"] if c["name"] == "random vectors of length 5")
+    original = next(c for c in ex.cases if c.name == "random vectors of length 5").build_arguments()[0]
+    assert [a["array"]["values"] for a in drawn["args"]] == [a.tolist() for a in original]
+    rebuilt = next(c for c in load_bundle(tmp_path / "bundle").graded()[0].cases if c.name == drawn["name"])
+    assert call_key(*rebuilt.build_arguments()) == call_key(original, {})
+
+
 def test_release_refuses_course_files_and_a_folder_in_use(tmp_path: Path) -> None:
     with pytest.raises(ReleaseError, match="a file of the course itself"):
         release(CODE[:1], tmp_path / "a", [CODE[0].solution_path])
