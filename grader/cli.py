@@ -177,8 +177,12 @@ def cli() -> None:
               help="The gradebook (SQLite; default: gradebook.sqlite beside the submissions folder).")
 @click.option("--no-db", is_flag=True, envvar="GRADER_NO_DB", help="Do not read or write a gradebook.")
 @click.option("--regrade", is_flag=True, help="Grade every submission, even those unchanged since the gradebook's last run.")
+@click.option("--scheduler", metavar="ADDRESS|local:N",
+              help="Grade on a Dask cluster: its scheduler's address (tcp://host:8786), or local:N for N worker "
+                   "processes here (needs vecgrader[dask]; see docs/cluster.md). --jobs is then unused.")
 @_common
 def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path | None, no_db: bool, regrade: bool,
+          scheduler: str | None,
           exercises_dir: Path | None,
           exercise_ids: tuple[str, ...], fmt: str, output: Path | None, timeout: float,
           submission_timeout: float, memory: int, templates: Path | None, verbose: bool, strict_sandbox: bool,
@@ -192,7 +196,13 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
     options = _options(timeout, submission_timeout, memory, jobs, templates)
     feedback = Feedback(templates)
     _check_sandbox(verbose, strict_sandbox, unsafe)
-    if jobs > 1 and len(subs) > 1:
+    if scheduler is not None:
+        try:
+            from .cluster import check_scheduler, grade_on_cluster  # Dask is an optional dependency
+        except ImportError as e:
+            raise GraderError(f"--scheduler needs Dask ({e}): pip install 'vecgrader[dask]'") from None
+        check_scheduler(scheduler)
+    if (jobs > 1 or scheduler) and len(subs) > 1:
         shutdown()  # the probe's zygote: the grading workers start their own
     index = {str(s.path): i for i, s in enumerate(subs)}
     by_path = {str(s.path): s for s in subs}
@@ -227,7 +237,9 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
                 report.add(index[result.path], result, as_json)
                 bar.update(1)
 
-            if todo:
+            if todo and scheduler is not None:
+                grade_on_cluster(exercises, todo, options, scheduler, on_result, unsafe=unsafe)
+            elif todo:
                 grade(exercises, todo, options, on_result=on_result, keep=False)
         if book is not None:
             book.finish_run()

@@ -185,18 +185,20 @@ def _name_share(ex: Exercise, share: Share, by_index: dict[int, Evidence], rende
     """A misconception named for the calls its model explains, quoting the first visible one."""
     m = share.misconception
     shown_by = [by_index[i] for i in share.calls]
-    first = shown_by[0]
-    evidence_text = f"agrees with `{share.profile.model}` on {len(shown_by)} calls where it differs from the reference"
+    quotable = [by_index[i] for i in share.plain] or shown_by
+    first = next((e for e in quotable if e.call.visible), quotable[0])
     if partner:
-        evidence_text += f" (the other calls there are {partner[0]}'s)"
-    evidence_text += "; "
+        evidence_text = (f"shows the mistake of `{share.profile.model}` on {len(shown_by)} calls where it differs from "
+                         f"the reference ({partner[0]} is the other mistake at work); ")
+    else:
+        evidence_text = f"agrees with `{share.profile.model}` on {len(shown_by)} calls where it differs from the reference; "
     if first.call.visible:
         ctx = context(ex, first, share.outcomes[first.index], len(shown_by))
         evidence_text += f"for {ctx['call']['text']} it returned {ctx['got']} (expected {ctx['expected']})"
         explanation = render.misconception(m.feedback, ctx)
     else:  # no visible call shows it: the exercise's text would quote a hidden call
-        ctx = hidden_context(ex, shown_by)
-        evidence_text += "all of them in hidden checks (" + ", ".join(ctx["checks"]) + ")"
+        ctx = hidden_context(ex, quotable)
+        evidence_text += "shown by hidden checks (" + ", ".join(ctx["checks"]) + ")"
         explanation = render.generic(HIDDEN_ONLY_TEMPLATE, {**ctx, "title": m.title})
     return Diagnosis(m.id, m.title, evidence_text, explanation)
 
@@ -218,7 +220,7 @@ def _name_cause(ex: Exercise, cause: Cause, shown_by: list[Evidence], render: Re
     if cause.id == "raises" and isinstance(e.student, Raised):
         error = e.student if e.call.visible else replace(e.student, message="")  # its message may quote the inputs
         return _name_generic(ex, {}, render, "raises", shown_by,
-                             f"raised {error.describe()} {cause.where} ({n}) {_where(ex, e)}", error=error)
+                             f"raised {error.describe()} {cause.where if e.call.visible else 'on one input form'} ({n}) {_where(ex, e)}", error=error)
     if cause.id == "non-finite":
         got = fmt_outcome(e.student) if e.call.visible else "nan or inf"
         return _name_generic(ex, {}, render, "non-finite", shown_by,

@@ -261,6 +261,11 @@ class Share:
     outcomes: dict[int, Outcome] = field(default_factory=dict)  # what the explanation says on each call
 
     @property
+    def plain(self) -> list[int]:
+        """The calls where the student's outcome is the model's own (not a composition's): the ones to quote."""
+        return [i for i in self.calls if self.outcomes[i] is self.profile.outcomes.get(i)]
+
+    @property
     def misconception(self) -> Misconception:
         return self.profile.misconception
 

@@ -30,7 +30,7 @@ from .exercise import Exercise
 from .feedback import Feedback
 from .grading import Options, run_session
 from .results import SubmissionResult
-from .scoring import build_exercise_result
+from .scoring import _render_exercise, build_exercise_result
 from .submissions import Location, Submission
 
 _RESULTS: Connection | None = None  # in a grading worker: where each finished submission goes
@@ -206,7 +206,7 @@ def died_result(sub: Submission, exercises: list[Exercise], deaths: int, feedbac
     for ex in exercises:
         result = build_exercise_result(None, ex, location)
         function = "answers" if ex.kind == "quiz" else ex.function.name
-        out.append(dataclasses.replace(result, feedback=grading._render_exercise(feedback, result, function)))
+        out.append(dataclasses.replace(result, feedback=_render_exercise(feedback, result, function)))
     return SubmissionResult(sub.id, str(sub.path), tuple(out), warnings=sub.problems, meta=sub.meta)
 
 
