@@ -63,6 +63,7 @@ class Mutant:
     detail: str  # what differs from the reference
     need: str  # what a case needs to catch it
     source: str = field(repr=False)  # the solution module, its function of the reference's name the mutant
+    spec: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # a wrapper's, for `_mutant_run`
 
     @property
     def title(self) -> str:
@@ -266,7 +267,7 @@ def _wrapper_mutants(source: str, ex: Exercise) -> Iterator[Mutant]:
 
     def make(cls: str, name: str, detail: str, need: str, **spec: Any) -> Mutant:
         spec.setdefault("kind", name.split("(")[0] if cls != "in-place" else "in-place")
-        return Mutant(cls, name, detail, need, _wrapper_source(source, ex, spec))
+        return Mutant(cls, name, detail, need, _wrapper_source(source, ex, spec), spec)
 
     for p in arrays:
         yield make("zero-stall", f"zero-stall({p})", f"raises (as a loop that never ends would) when `{p}` has a "
@@ -558,9 +559,17 @@ class Prover:
             self.cases.append((case, args, kwargs, _call(self.reference, args, kwargs, strict=False)))
         self._probes: list[tuple[list, dict, Any]] | None = None
 
+    def function(self, mutant: Mutant) -> Callable[..., Any]:
+        """The mutant as a function of this process: a wrapper around the loaded reference, or its
+        changed module compiled."""
+        spec, params, reference = mutant.spec, self.ex.function.params, self.reference
+        if spec is None:
+            return load(mutant.source, self.ex.function.name)
+        return lambda *args, **kwargs: _mutant_run(reference, spec, params, args, kwargs)
+
     def caught_by(self, mutant: Mutant, first: bool = False) -> list[str]:
         """The names of the cases the mutant fails; with `first`, only the first of them."""
-        func = load(mutant.source, self.ex.function.name)
+        func = self.function(mutant)
         out = []
         for case, args, kwargs, (ok, expected, _) in self.cases:
             returned, got, changed = _call(func, args, kwargs, strict=False)
@@ -584,7 +593,7 @@ class Prover:
                 ok, expected, _ = _call(self.reference, args, kwargs, strict=True)
                 if ok:
                     self._probes.append((args, kwargs, expected))
-        func = load(mutant.source, self.ex.function.name)
+        func = self.function(mutant)
         for args, kwargs, expected in self._probes:
             returned, got, changed = _call(func, args, kwargs, strict=False)
             if changed or not returned or not same_value(got, expected, self.ex.tolerance):

@@ -40,6 +40,21 @@ def test_mutant_names_are_unique_per_exercise_and_sources_run_without_the_grader
             assert callable(load(m.source, ex.function.name)), m.name
 
 
+class _FromSource(Prover):
+    """Judges a mutant by its source, as the sandbox runs it."""
+
+    def function(self, mutant):
+        return load(mutant.source, self.ex.function.name)
+
+
+def test_a_wrapper_behaves_alike_in_this_process_and_as_the_source_the_sandbox_runs():
+    for ex in CODE:
+        prover, shipped = PROVERS[ex.id], _FromSource(ex)
+        for m in MUTANTS[ex.id]:
+            if m.spec is not None:
+                assert prover.caught_by(m) == shipped.caught_by(m), (ex.id, m.name)
+
+
 def test_every_non_equivalent_mutant_of_the_shipped_course_is_caught_by_its_cases():
     for ex in CODE:
         prover = PROVERS[ex.id]
