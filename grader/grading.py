@@ -94,7 +94,7 @@ def run_session(exercises: list[Exercise], submissions: list[Submission], option
     args = [str(ex.source_path) for ex in code]
     args += [str(ex.checks_path) for ex in code if ex.checks_path]
     rootdir = os.path.commonpath([os.path.dirname(a) for a in args])
-    args += ["-c", str(SESSION_INI), "--rootdir", rootdir, "--noconftest", "--import-mode=importlib",
+    args += ["-c", str(SESSION_INI), "--rootdir", rootdir, "--confcutdir", rootdir, "--noconftest", "--import-mode=importlib",
              "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:capture", "-p", "no:logging",
              "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:warnings",
              "-o", "python_files=" + _only_files(ex.checks_path for ex in code if ex.checks_path),
