@@ -308,6 +308,28 @@ def test_a_mistake_written_in_another_style_with_a_side_concern_gets_no_other_na
     assert set(_specific(named)) <= {mistake}, named
 
 
+def _perturbed(reference: Callable[..., Any], how: str, amount: float) -> Callable[..., Any]:
+    """The reference with a mistake no model has: a factor, an offset, or only on 2-D input."""
+    def student(*args: Any, **kwargs: Any) -> Any:
+        out = np.asarray(reference(*args, **kwargs), dtype=float)
+        if how == "offset":
+            return out + amount
+        if how == "factor on 2-D input" and np.ndim(args[0]) != 2:
+            return out
+        return out * (1 + amount)
+    return student
+
+
+@FAST
+@given(st.sampled_from(sorted(p.name for p in CORPUS.iterdir() if p.is_dir())),
+       st.sampled_from(["offset", "factor", "factor on 2-D input"]),
+       st.floats(0.01, 0.3))
+def test_a_mistake_outside_the_catalogue_gets_no_catalogued_name(ex_id, how, amount):
+    ex = _exercise(ex_id)
+    named = diagnosed(ex_id, _perturbed(ex.solution().reference, how, amount))
+    assert _specific(named) == [], named
+
+
 @FAST
 @given(st.sampled_from(CORRECT), st.sampled_from(["raises", "integer-wraparound"]))
 def test_a_correct_function_with_a_side_concern_gets_no_misconception(correct, concern):
