@@ -316,7 +316,7 @@ _PLAIN = frozenset({float, int, str, bool, type(None)})
 
 
 
-def decode(tagged: Any, offsets: list, body: bytes) -> Any:
+def decode(tagged: Any, offsets: list, body: bytes | bytearray) -> Any:
     """A payload's values from its tags and buffers. Every buffer's bytes are used at most once
     and packed lists build at most MAX_LIST_ITEMS objects, as `encode` guarantees."""
     if type(offsets) is not list:
@@ -426,7 +426,7 @@ def _dtype(dtype_str: Any) -> np.dtype:
 
 
 
-def _array(v: list, offsets: list, body: bytes, used: list[int], listed: bool = False) -> np.ndarray:
+def _array(v: list, offsets: list, body: bytes | bytearray, used: list[int], listed: bool = False) -> np.ndarray:
     """The array an `nd` tag (or, `listed`, an `nl` one) describes, its bytes counted in `used`."""
     if len(v) != 4:
         raise ProtocolError("bad array tag")

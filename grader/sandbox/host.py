@@ -129,14 +129,14 @@ class Sandbox:
 
     # -------------------------------------------------------------- lifecycle
 
-    def _start(self) -> Crashed | None:
+    def _start(self) -> TimedOut | Crashed | None:
         try:
             return self._launch()
         except BaseException:  # interrupted half-way (Ctrl-C): leave no process and no folder behind
             self._stop()
             raise
 
-    def _launch(self) -> Crashed | None:
+    def _launch(self) -> TimedOut | Crashed | None:
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
             self.gave_up = Crashed(f"not run: the sandbox had crashed or timed out {MAX_RESTARTS} times already")
@@ -305,7 +305,7 @@ class Sandbox:
             out.append((TimedOut(limit), None))  # this call alone ran for the whole timeout
         return out
 
-    def _write(self, data: bytes, timeout: float) -> Outcome | None:
+    def _write(self, data: bytes, timeout: float) -> TimedOut | Crashed | None:
         """Send a frame. A sandbox that does not take it within `timeout` (it stopped reading its
         requests: a student can do that) is stopped, and one that died says so; None when sent."""
         deadline = time.monotonic() + min(timeout, max(0.0, self.deadline - time.monotonic()))
@@ -329,7 +329,7 @@ class Sandbox:
                 os.set_blocking(self.req, True)
         return None
 
-    def _request(self, message: dict[str, Any], timeout: float, pickled: bool = False) -> dict[str, Any] | Outcome:
+    def _request(self, message: dict[str, Any], timeout: float, pickled: bool = False) -> dict[str, Any] | TimedOut | Crashed:
         if self.proc is None:
             failed = self._start()
             if failed:
@@ -337,14 +337,14 @@ class Sandbox:
         failed = self._write(pack(message, pickled), timeout)
         return failed if failed is not None else self._receive(timeout)
 
-    def _receive(self, timeout: float) -> dict[str, Any] | Outcome:
+    def _receive(self, timeout: float) -> dict[str, Any] | TimedOut | Crashed:
         """The sandbox's next reply, if it comes within `timeout` seconds of the sandbox's own CPU
         time (see _more_time) and within the submission's budget; else the sandbox is stopped."""
         start = time.monotonic()
         deadline = min(start + timeout, self.deadline)
         cpu0 = self._usage()
 
-        def take(n: int) -> bytes:
+        def take(n: int) -> bytes | bytearray:
             nonlocal deadline
             while True:
                 try:
@@ -388,7 +388,7 @@ class Sandbox:
             self._stop()
             return Crashed(f"the sandbox sent an invalid reply ({type(e).__name__})")
 
-    def _read(self, n: int, deadline: float) -> bytes:
+    def _read(self, n: int, deadline: float) -> bytes | bytearray:
         # read ahead: pipelined replies often arrive together and then cost no system call
         return self.inbox.take(n, deadline)
 
@@ -440,8 +440,8 @@ def _call_outcome(reply: dict[str, Any] | Outcome) -> tuple[Outcome, Any]:
     after = None
     if isinstance(payload, list) and len(payload) == 3:
         after = _changes(payload[1], payload[2])
-    if reply.get("op") == "returned" and after is not None:
-        return Returned(payload[0]), after
+        if reply.get("op") == "returned":
+            return Returned(payload[0]), after
     if reply.get("op") == "raised":
         return _raised(reply), after
     return Crashed("the sandbox sent a malformed reply"), None
@@ -500,6 +500,8 @@ def describe_exit(code: int | None, limits: Limits) -> str:
 def _raised(reply: dict[str, Any]) -> Raised:
     e = reply.get("error")
     e = e if isinstance(e, dict) else {}  # whatever a hostile sandbox sent, only strings are taken from it
-    mro = e.get("mro") if isinstance(e.get("mro"), list) else []
+    mro = e.get("mro")
+    if not isinstance(mro, list):
+        mro = []
     return Raised(safe(e.get("type", "Exception"), 100), tuple(safe(m, 100) for m in mro[:20]),
                   safe(e.get("message", ""), 2000), safe(e.get("where", ""), 300))

@@ -78,14 +78,14 @@ def pack(message: dict[str, Any], pickled: bool = False) -> bytes:
 
 
 
-def _items(head: bytes) -> int:
+def _items(head: bytes | bytearray) -> int:
     """An upper bound of the objects parsing this JSON builds, strings aside: every value but the
     outermost follows a `[`, `,` or `:`, and every key a `{` or `,`."""
     return head.count(b"[") + head.count(b"{") + head.count(b",") + head.count(b":")
 
 
 
-def _fits(head: bytes) -> bool:
+def _fits(head: bytes | bytearray) -> bool:
     """Is this JSON within a reply's budgets? (No more items than bytes: most need no count.)"""
     return len(head) <= MAX_HEAD_ITEMS or (len(head) <= MAX_HEAD and _items(head) <= MAX_HEAD_ITEMS)
 
@@ -128,7 +128,7 @@ def _note(tagged: Any) -> dict[str, Any]:
 
 
 
-def unpack(head: bytes, body: bytes) -> dict[str, Any]:
+def unpack(head: bytes | bytearray, body: bytes | bytearray) -> dict[str, Any]:
     """Decode a reply on the trusted side, refusing anything that is not plain data or that is
     over a reply's budgets (checked before anything is built from it)."""
     if len(head) > MAX_HEAD or len(body) > MAX_BODY:
@@ -139,7 +139,7 @@ def unpack(head: bytes, body: bytes) -> dict[str, Any]:
 
 
 
-def _unpack(head: bytes, body: bytes) -> dict[str, Any]:
+def _unpack(head: bytes | bytearray, body: bytes | bytearray) -> dict[str, Any]:
     try:
         message = json.loads(head)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
@@ -153,7 +153,7 @@ def _unpack(head: bytes, body: bytes) -> dict[str, Any]:
 
 
 
-def unpack_request(head: bytes, body: bytes) -> dict[str, Any]:
+def unpack_request(head: bytes | bytearray, body: bytes | bytearray) -> dict[str, Any]:
     """Decode a request from the grader, in the sandbox: a pickled payload is the grader's own
     (see Encoded.pickled). Never used on the grader's side, where `unpack` ignores the flag."""
     if b'"pickled":true' in head:

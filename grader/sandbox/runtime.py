@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+from types import FrameType
 from typing import Any
 
 from grader.sandbox.encoding import approx_bytes, changes, snapshot
@@ -112,6 +113,7 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
             try:
                 path = os.path.join(root, file)
                 spec = importlib.util.spec_from_file_location(name, path)
+                assert spec is not None, "a .py file has a loader"
                 module = importlib.util.module_from_spec(spec)
                 with open(path, "rb") as source:  # compiled straight away: no bytecode cache can exist here
                     code = compile(source.read(), path, "exec", dont_inherit=True)
@@ -124,8 +126,8 @@ def serve(req_fd: int, resp_fd: int, root: str, layers: tuple[list[str], list[st
                 reply({"op": "raised", "error": _describe(e, root)})
             continue
         if op in ("batch", "call"):
-            module = modules.get(msg["file"])
-            func = getattr(module, msg["function"], None) if module is not None else None
+            loaded = modules.get(msg["file"])
+            func = getattr(loaded, msg["function"], None) if loaded is not None else None
             if not callable(func):
                 reply({"op": "raised", "error": {"type": "AttributeError", "mro": ["AttributeError"],
                                                  "message": f"no callable {msg['function']} after import", "where": ""}})
@@ -255,7 +257,7 @@ class CoursePackages:
 
     def _from_student(self) -> bool:
         """Is the import statement running in the student's own code (not in a package's)?"""
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             file = frame.f_code.co_filename
             if not (file.startswith("<frozen importlib") or file.startswith(_IMPORTLIB)):

@@ -135,8 +135,9 @@ def serve(control: int) -> None:
             except OSError:
                 return  # the grader is gone: the loop below sees it and cleans up
 
+    watched: list[socket.socket | int] = [sock, rd]
     while True:
-        ready, _, _ = select.select([sock, rd], [], [])
+        ready, _, _ = select.select(watched, [], [])
         if rd in ready:
             try:
                 os.read(rd, 4096)
