@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from . import __version__
 from .errors import GraderError
 from .exercise import Exercise
+from .quiz import Quiz
 from .results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult, judged
 from .submissions import Submission
 from .text import safe
@@ -112,7 +113,7 @@ def grader_version() -> str:
     return _GRADER_VERSION
 
 
-def exercises_hash(exercises: list[Exercise]) -> str:
+def exercises_hash(exercises: Sequence[Exercise | Quiz]) -> str:
     """Identifies the graded content: every exercise file, solution and check module involved."""
     h = hashlib.sha256()
     for ex in sorted(exercises, key=lambda e: e.id):
@@ -120,15 +121,15 @@ def exercises_hash(exercises: list[Exercise]) -> str:
     return h.hexdigest()[:32]
 
 
-def exercise_file_hash(ex: Exercise) -> str:
+def exercise_file_hash(ex: Exercise | Quiz) -> str:
     paths = [ex.source_path]
-    if ex.kind == "code":
+    if isinstance(ex, Quiz):
+        paths += [linked.source_path for linked in ex.linked.values()]
+        paths += [linked.solution_path for linked in ex.linked.values()]
+    else:
         paths.append(ex.solution_path)
         if ex.checks_path:
             paths.append(ex.checks_path)
-    else:
-        paths += [linked.source_path for linked in ex.linked.values()]
-        paths += [linked.solution_path for linked in ex.linked.values()]
     return _hash_files(paths)
 
 
@@ -280,7 +281,7 @@ class Gradebook:
 
     # -------------------------------------------------------------- runs
 
-    def start_run(self, exercises: list[Exercise], folder: Path) -> int:
+    def start_run(self, exercises: Sequence[Exercise | Quiz], folder: Path) -> int:
         ex_hash = exercises_hash(exercises)
         with self._transaction():
             cur = self.db.execute(
