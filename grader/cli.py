@@ -24,6 +24,7 @@ from .gradebook import Gradebook, default_path
 from .grading import Options
 from .hidden import hideable
 from .pool import grade
+from .quiz import Quiz
 from .release import find_bundle, later_text, load_bundle, release
 from .release import watch as watch_path
 from .report import MARK, RunReport, class_report
@@ -93,7 +94,7 @@ def _common(f: Any) -> Any:
     return f
 
 
-def _load(exercises_dir: Path | None, exercise_ids: tuple[str, ...]) -> list[Exercise]:
+def _load(exercises_dir: Path | None, exercise_ids: tuple[str, ...]) -> list[Exercise | Quiz]:
     if exercises_dir is None:
         exercises_dir = Path("exercises") if Path("exercises").is_dir() else builtin_course()
     return load_exercises(exercises_dir, exercise_ids)
@@ -292,8 +293,9 @@ def check(path: Path, bundle_dir: Path | None, watch: bool, exercises_dir: Path 
     results, text = once()
     result = results[0]
     if fmt in PER_SUBMISSION:
-        document = {"gradescope": outputs.gradescope, "prairielearn": outputs.prairielearn,
-                    "github": outputs.github_classroom}[fmt](result)
+        writers: dict[str, Callable[[SubmissionResult], dict[str, Any]]] = {
+            "gradescope": outputs.gradescope, "prairielearn": outputs.prairielearn, "github": outputs.github_classroom}
+        document = writers[fmt](result)
         _write(output, json.dumps(document, indent=2) + "\n")
     elif fmt == "text":  # the terminal's: the Markdown feedback as plain text
         _write(output, text)
@@ -339,7 +341,7 @@ def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None
 
     bundle = None if exercises_dir else find_bundle(Path.cwd())
     quiz = load_bundle(bundle, (quiz_id,)).exercises[0] if bundle else _load(exercises_dir, (quiz_id,))[0]
-    if quiz.kind != "quiz":
+    if not isinstance(quiz, Quiz):
         raise GraderError(f"'{quiz_id}' is an exercise, not a quiz; `grade list` shows which is which")
     feedback = Feedback(None)
     values = quiz.draw(student)
@@ -533,7 +535,7 @@ def gradescope_command(exercises: Path, output: Path, exercise_ids: tuple[str, .
 def list_exercises(exercises_dir: Path | None) -> None:
     """List the exercises: id, points, function, title."""
     for ex in _load(exercises_dir, ()):
-        what = ex.function.signature if ex.kind == "code" else f"quiz, {len(ex.questions)} questions in {ex.answers_file}"
+        what = ex.function.signature if isinstance(ex, Exercise) else f"quiz, {len(ex.questions)} questions in {ex.answers_file}"
         click.echo(f"{ex.id:<24} {ex.points:>5g} pts  {what:<40} {ex.title}")
 
 

@@ -11,7 +11,7 @@ import glob
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from .exercise import Exercise
 from .feedback import Feedback
 from .hidden import hidden_paths
 from .plugin import SESSION_KEY, GradingSession
+from .quiz import Quiz
 from .results import SubmissionResult
 from .sandbox.host import Limits, prewarm
 from .scoring import finish_submission
@@ -65,7 +66,7 @@ def _no_autoload() -> Iterator[None]:
 SESSION_INI = Path(__file__).with_name("pytest-session.ini")
 
 
-def course_packages(exercises: list[Exercise]) -> tuple[str, ...]:
+def course_packages(exercises: Sequence[Exercise | Quiz]) -> tuple[str, ...]:
     """The import names of the third-party packages the exercises let students use."""
     return tuple(sorted({p.name for ex in exercises if isinstance(ex, Exercise) for p in ex.packages}))
 
@@ -77,13 +78,13 @@ def _only_files(paths: Iterable[Path]) -> str:
     return " ".join(shlex.quote(glob.escape(p.name)) for p in paths)
 
 
-def run_session(exercises: list[Exercise], submissions: list[Submission], options: Options,
+def run_session(exercises: Sequence[Exercise | Quiz], submissions: list[Submission], options: Options,
                 on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
     """One pytest session over the submissions; results stream to `on_result` as each finishes."""
     options = dataclasses.replace(options, limits=dataclasses.replace(
         options.limits, hide=tuple(sorted(set(options.limits.hide) | set(hidden_paths(exercises, submissions)))),
         packages=course_packages(exercises)))
-    code = [ex for ex in exercises if ex.kind == "code"]
+    code = [ex for ex in exercises if isinstance(ex, Exercise)]
     if code:
         prewarm(options.limits)  # the zygote starts while pytest starts
     feedback = Feedback.shared(options.templates)

@@ -16,13 +16,14 @@ import glob
 import importlib.util
 import os
 import sysconfig
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
 from . import DISTRIBUTION
 from .errors import GraderError
 from .exercise import Exercise
+from .quiz import Quiz
 from .sandbox.isolation import SYSTEM_DIRS, python_dirs
 from .submissions import Submission
 
@@ -89,10 +90,10 @@ def installed_course() -> tuple[tuple[str, ...], tuple[str, ...]]:
     for dist in dists:
         for f in dist.files or ():
             if tuple(f.parts[:2]) == ("grader", "course"):
-                folders.add(Path(dist.locate_file("grader/course")))
+                folders.add(Path(str(dist.locate_file("grader/course"))))  # typeshed: a SimplePath, no __fspath__
             elif f.suffix == ".pth":
                 try:
-                    lines = Path(dist.locate_file(f)).read_text().splitlines()
+                    lines = Path(str(dist.locate_file(f))).read_text().splitlines()
                 except (OSError, UnicodeDecodeError):
                     continue
                 for line in lines:
@@ -112,7 +113,7 @@ def _bytecode(path: Path) -> Path | None:
         return None
 
 
-def _course_of(exercises: Iterable[Exercise]) -> tuple[list[str], list[str], set[str]]:
+def _course_of(exercises: Iterable[Exercise | Quiz]) -> tuple[list[str], list[str], set[str]]:
     """The exercises' own files (YAML, solution, checks), their bytecode caches, their course roots."""
     files: set[Path] = set()
     caches: set[Path] = set()
@@ -122,7 +123,7 @@ def _course_of(exercises: Iterable[Exercise]) -> tuple[list[str], list[str], set
         root = ex.source_path.resolve().parent.parent
         if root not in TOO_WIDE:
             roots.add(root)
-        if ex.kind == "code":
+        if isinstance(ex, Exercise):
             for path in (ex.solution_path, ex.checks_path):
                 if path is not None:
                     files.add(path)
@@ -133,7 +134,7 @@ def _course_of(exercises: Iterable[Exercise]) -> tuple[list[str], list[str], set
             {os.path.realpath(r) for r in roots})
 
 
-def hidden_paths(exercises: list[Exercise], submissions: list[Submission]) -> tuple[str, ...]:
+def hidden_paths(exercises: Sequence[Exercise | Quiz], submissions: Sequence[Submission]) -> tuple[str, ...]:
     """Folders no sandbox may see: the course wherever it lies, and every submission.
 
     The course is the folder that holds the exercises folder (its solutions, checks, other

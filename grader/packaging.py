@@ -7,23 +7,25 @@ import json
 import os
 import shlex
 import zipfile
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
 from . import DISTRIBUTION, __version__
 from .course import load_exercises
 from .exercise import Exercise
+from .quiz import Quiz
 
 PLATFORMS = Path(__file__).resolve().parent / "platforms"
 PACKAGE = Path(__file__).resolve().parent
 
 
-def course_files(exercises: list[Exercise]) -> list[Path]:
+def course_files(exercises: Iterable[Exercise | Quiz]) -> list[Path]:
     """Every file the exercises need: YAML, solution and check modules (quizzes' linked exercises too)."""
     files: set[Path] = set()
     for ex in exercises:
         files.add(ex.source_path)
-        if ex.kind == "code":
+        if isinstance(ex, Exercise):
             files.add(ex.solution_path)
             if ex.checks_path:
                 files.add(ex.checks_path)

@@ -15,9 +15,9 @@ import inspect
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pytest
@@ -37,19 +37,22 @@ from .sandbox.host import Limits
 from .scoring import finish_submission, safe_result, unjudged_submission
 from .submissions import Submission, load_submission
 
+if TYPE_CHECKING:  # what Item.repr_failure may return; pytest exports no public name for it
+    from _pytest._code.code import TerminalRepr
+
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 
 
 class GradingSession:
     """Plugin object for one pytest session over many submissions."""
 
-    def __init__(self, exercises: list[Exercise], submissions: list[Submission], limits: Limits,
+    def __init__(self, exercises: Sequence[Exercise | Quiz], submissions: list[Submission], limits: Limits,
                  on_result: Callable[[SubmissionResult], None] | None = None,
-                 finish: Callable[[SubmissionRun, list[Exercise]], SubmissionResult] | None = None,
+                 finish: Callable[[SubmissionRun, Sequence[Exercise | Quiz]], SubmissionResult] | None = None,
                  fast: bool = False) -> None:
         self.fast = fast
         self.exercises = exercises  # quizzes too: they are graded when a submission finishes
-        code = [ex for ex in exercises if ex.kind == "code"]
+        code = [ex for ex in exercises if isinstance(ex, Exercise)]
         self.by_path = {ex.source_path: ex for ex in code}
         self.by_checks = {ex.checks_path: ex for ex in code if ex.checks_path}
         self.solutions: dict[str, Solution] = {ex.id: ex.solution() for ex in code}
@@ -78,7 +81,8 @@ class GradingSession:
         the cases are too big to travel together (they then go one by one)."""
         made = prepared(ex)
         if made.batch_scripts != len(made.scripts):
-            calls, slots = [], []
+            calls: list[list[Any]] = []
+            slots: list[tuple[str | None, bytes | None]] = []
             for case in ex.cases:
                 _, args, kwargs = self.expected(ex, case)
                 calls.append([list(args), dict(kwargs)])
@@ -153,7 +157,8 @@ class GradingSession:
         excinfo = call.excinfo
         if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
             return None
-        outcome = "passed" if excinfo is None else "failed"
+        outcome: Literal["passed", "failed"] = "passed" if excinfo is None else "failed"
+        assert call.when != "collect", "a runtest phase"
         longrepr = None if excinfo is None else f"{excinfo.typename}: {excinfo.value}"[:2000]
         return pytest.TestReport(item.nodeid, item.location, {}, outcome, longrepr, call.when,
                                  duration=call.duration, start=call.start, stop=call.stop)
@@ -171,9 +176,11 @@ class GradingSession:
         if isinstance(item, CasesItem):
             item.runtest()  # records each case itself
             return True
+        if run is None:  # not a check of a submission
+            return None
         if isinstance(item, (CaseItem, MutationItem)):
             runtest: Callable[[], Any] = item.runtest
-        elif (run is not None and isinstance(item, pytest.Function) and FAST_CLOSURE.issuperset(item.fixturenames)
+        elif (isinstance(item, pytest.Function) and FAST_CLOSURE.issuperset(item.fixturenames)
               and FAST_FIXTURES.issuperset(_argnames(item.obj))):
             # A custom check that asks only for the grader's own fixtures: called directly with them
             # (pytest's setup and teardown cost more than the check); any other fixture takes the full protocol.
@@ -290,7 +297,7 @@ def _failure(excinfo: pytest.ExceptionInfo | None, run: ExerciseRun) -> tuple[st
     return failure_of(excinfo.value)
 
 
-def _default_finish(run: SubmissionRun, exercises: list[Exercise | Quiz]) -> SubmissionResult:
+def _default_finish(run: SubmissionRun, exercises: Sequence[Exercise | Quiz]) -> SubmissionResult:
     return finish_submission(run, exercises, Feedback())
 
 
@@ -302,7 +309,7 @@ class ExerciseFile(pytest.File):
         super().__init__(**kwargs)
         self.exercise = exercise
 
-    def collect(self) -> Iterator[pytest.Node]:
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         session: GradingSession = self.config.stash[SESSION_KEY]
         for run in session.runs_for(self.exercise):
             if session.fast:
@@ -327,9 +334,9 @@ class SubmissionCases(pytest.Collector):
             item = CaseItem.from_parent(self, name=case.name, case=case, run=self.run)
             item.stash[_RUN] = self.run
             yield item
-        item = MutationItem.from_parent(self, name=MUTATION_CHECK, run=self.run)
-        item.stash[_RUN] = self.run
-        yield item
+        mutation = MutationItem.from_parent(self, name=MUTATION_CHECK, run=self.run)
+        mutation.stash[_RUN] = self.run
+        yield mutation
 
 
 class CaseItem(pytest.Item):
@@ -342,13 +349,13 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         run_case(self.config.stash[SESSION_KEY], self.run, self.case)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailure):
             return excinfo.value.message
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line, f"{self.run.exercise.id}[{self.parent.name}]: {self.case.name}"
+        return self.path, self.case.line, f"{self.run.exercise.id}[{self.run.submission.submission.id}]: {self.case.name}"
 
 
 def run_case(session: GradingSession, run: ExerciseRun, case: Case) -> None:
@@ -397,13 +404,13 @@ class MutationItem(pytest.Item):
     def runtest(self) -> None:
         check_mutation(self.run.exercise, self.run.calls)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailure):
             return excinfo.value.message
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.run.exercise.id}[{self.parent.name}]: {MUTATION_CHECK}"
+        return self.path, 0, f"{self.run.exercise.id}[{self.run.submission.submission.id}]: {MUTATION_CHECK}"
 
 
 # --------------------------------------------------------------------------- fixtures and options
@@ -493,7 +500,7 @@ def pytest_configure(config: pytest.Config) -> None:
         session = GradingSession(exercises, [load_submission(path)], Limits())
         config.stash[SESSION_KEY] = session
         config.pluginmanager.register(session, "grader-session")
-        config.args.extend(str(ex.checks_path) for ex in exercises if ex.checks_path)
+        config.args.extend(str(ex.checks_path) for ex in exercises if isinstance(ex, Exercise) and ex.checks_path)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -276,14 +276,14 @@ def _grade_question(quiz: Quiz, q: Question, given: Any, values: Mapping[str, An
             score = q.points if right == 1 else 0.0
         else:  # partial credit: right picks minus wrong picks, never below zero
             score = max(0.0, q.points * (right - len(wrong)) / len(correct))
-        diagnoses = [Diagnosis(c.misconception, _title(quiz, c.misconception),
-                               f"chose '{c.text}' in question {q.id}", c.explanation.strip())
-                     for c in wrong if c.misconception]
+        named = [Diagnosis(c.misconception, _title(quiz, c.misconception),
+                           f"chose '{c.text}' in question {q.id}", c.explanation.strip())
+                 for c in wrong if c.misconception]
         messages = [f"'{c.text}': {c.explanation.strip()}" for c in wrong]
         missed = [c for c in correct if c not in chosen]
         if q.type == "multiple" and missed:
             messages.append(f"also true: {'; '.join(c.text for c in missed)}")
-        return score, " ".join(messages), diagnoses
+        return score, " ".join(messages), named
 
     expected = expected_answer(quiz, q, values)
     got = given

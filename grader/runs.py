@@ -10,12 +10,14 @@ import copy
 import dataclasses
 import pickle
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .checks import CheckFailure, StudentRaised
 from .compare import args_text
 from .exercise import Exercise
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut
+from .quiz import Quiz
 from .results import CheckResult
 from .sandbox.encoding import Encoded, Opaque, approx_bytes, identical, sent_as_is
 from .sandbox.host import HOST_LAYERS, Limits, Sandbox
@@ -34,6 +36,8 @@ class ExerciseRun:
         self.submission = submission
         self.exercise = exercise
         self.location = location
+        assert location.file is not None and location.module is not None, "runs only where the function was found"
+        self.file, self.module = location.file, location.module
         self.calls: list[Call] = []
         self.results: dict[str, CheckResult] = {}
         self.load_problem: str | None = None
@@ -60,13 +64,13 @@ class ExerciseRun:
             return sandbox.gave_up
         if time.monotonic() >= sandbox.deadline:
             return TimedOut(self.submission.limits.submission_timeout)  # the submission's whole budget is spent
-        loaded = sandbox.load(loc.file, loc.module)
+        loaded = sandbox.load(self.file, self.module)
         if sandbox.gave_up is not None:
             return sandbox.gave_up
         if not isinstance(loaded, Returned):
             if isinstance(loaded, Raised) and loaded.where:
                 loaded = dataclasses.replace(loaded, where=self.submission.submission.place(loaded.where))
-            self.load_problem = _load_message(loc.origin or loc.file, loaded)
+            self.load_problem = _load_message(loc.origin or self.file, loaded)
             raise CheckFailure("timeout" if isinstance(loaded, TimedOut) else "error", self.load_problem)
         return sandbox
 
@@ -92,12 +96,11 @@ class ExerciseRun:
             return sandbox
         if fresh:
             sent_args, sent_kwargs = list(args), dict(kwargs)
-        loc = self.location
         # A function that looped once gets a short fuse: a loop everywhere costs about one timeout,
         # while one that loops on a single input still answers its other cases in microseconds.
         limit = self.submission.limits.call_timeout
         timeout = max(0.05, limit * SECOND_STRIKE) if self.timeouts else limit
-        outcome, after = sandbox.call(loc.file, loc.module, self.exercise.function.name, tuple(args), kwargs, timeout)
+        outcome, after = sandbox.call(self.file, self.module, self.exercise.function.name, tuple(args), kwargs, timeout)
         return self._record(sent_args, sent_kwargs, check, visible, outcome, after, case=fresh)
 
     def prefetch(self, batch: Batch) -> None:
@@ -106,13 +109,13 @@ class ExerciseRun:
         sandbox = self._ready()
         if not isinstance(sandbox, Sandbox):
             return
-        loc = self.location
-        replies = sandbox.call_batch(loc.file, loc.module, self.exercise.function.name, batch.payload, len(batch.slots))
+        replies = sandbox.call_batch(self.file, self.module, self.exercise.function.name, batch.payload, len(batch.slots))
         for (case, key), reply in zip(batch.slots, replies, strict=False):
             # a timeout or crash ends the batch: later calls run one by one
             if case is not None:
                 self.prefetched[case] = reply
             else:
+                assert key is not None, "a slot answers a case or a scripted call"
                 self.speculated.setdefault(key, []).append(reply)
 
     def _remember(self, check: str, args: list, kwargs: dict) -> bytes | None:
@@ -178,7 +181,7 @@ RETAINED_BYTES = 64 << 20
 
 
 class SubmissionRun:
-    def __init__(self, submission: Submission, exercises: list[Exercise], limits: Limits) -> None:
+    def __init__(self, submission: Submission, exercises: Sequence[Exercise | Quiz], limits: Limits) -> None:
         self.submission = submission
         self.limits = limits
         self.retained = 0  # bytes of results kept in its calls (see RETAINED_BYTES)
@@ -186,9 +189,9 @@ class SubmissionRun:
         self.started: float | None = None  # perf_counter at its first check
         self.runs: dict[str, ExerciseRun] = {}
         self.locations: dict[str, Location] = {}
-        wanted = frozenset(ex.function.name for ex in exercises if ex.kind == "code")
+        wanted = frozenset(ex.function.name for ex in exercises if isinstance(ex, Exercise))
         for ex in exercises:
-            if ex.kind != "code":
+            if not isinstance(ex, Exercise):
                 continue
             loc = locate(submission, ex, wanted)
             self.locations[ex.id] = loc
@@ -199,7 +202,7 @@ class SubmissionRun:
         if self._sandbox is None:
             self._sandbox = Sandbox(self.submission.file_map(), self.limits)
             # every module the checks will need, imported with one request
-            self._sandbox.load_many([(r.location.file, r.location.module) for r in self.runs.values()])
+            self._sandbox.load_many([(r.file, r.module) for r in self.runs.values()])
         return self._sandbox
 
     def kill(self) -> None:

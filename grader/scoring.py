@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
-from .diagnosis import diagnose
 from .check_data import check_data
+from .diagnosis import diagnose
 from .exercise import Exercise
 from .feedback import Feedback, md_escape
 from .quiz import Quiz, grade_quiz
@@ -20,7 +21,7 @@ from .submissions import Location
 from .text import is_safe, safe_fields
 
 
-def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: Feedback) -> SubmissionResult:
+def finish_submission(run: SubmissionRun, exercises: Sequence[Exercise | Quiz], feedback: Feedback) -> SubmissionResult:
     """Scores, diagnosis (only where something failed) and feedback for one submission."""
     started = run.started if run.started is not None else time.perf_counter()
     run.kill()  # the sandbox's teardown overlaps the scoring; close() below collects its output
@@ -32,12 +33,12 @@ def finish_submission(run: SubmissionRun, exercises: list[Exercise], feedback: F
                             meta=sub.meta)
 
 
-def _judge(run: SubmissionRun, ex: Exercise, feedback: Feedback) -> ExerciseResult:
+def _judge(run: SubmissionRun, ex: Exercise | Quiz, feedback: Feedback) -> ExerciseResult:
     """One exercise's result. Whatever the submission sent, a failure of the grader's own code
     here (comparing, diagnosing, rendering) stays this exercise's: the checks' scores stand when
     only the diagnosis failed, anything earlier makes the exercise an error that says why."""
     try:
-        if ex.kind == "quiz":
+        if isinstance(ex, Quiz):
             result = grade_quiz(ex, run.submission.id, run.submission.answers_text(ex.answers_file), feedback)
             return dataclasses.replace(result, feedback=_render_exercise(feedback, result, "answers"))
         ex_run = run.runs.get(ex.id)
@@ -57,10 +58,10 @@ def _judge(run: SubmissionRun, ex: Exercise, feedback: Feedback) -> ExerciseResu
         return _unjudged(ex, e, feedback)
 
 
-def _unjudged(ex: Exercise, e: BaseException, feedback: Feedback) -> ExerciseResult:
+def _unjudged(ex: Exercise | Quiz, e: BaseException, feedback: Feedback) -> ExerciseResult:
     result = unjudged(ex.id, ex.title, ex.points, e)
     try:
-        text = _render_exercise(feedback, result, ex.function.name if ex.kind == "code" else "answers")
+        text = _render_exercise(feedback, result, ex.function.name if isinstance(ex, Exercise) else "answers")
     except Exception:  # noqa: BLE001  (the templates themselves fail: the message alone)
         text = f"**{md_escape(ex.title)}**: {md_escape(result.message)}"
     return dataclasses.replace(result, feedback=text)
@@ -116,7 +117,7 @@ def safe_result(result: SubmissionResult) -> SubmissionResult:
     return dataclasses.replace(safe_fields(dataclasses.replace(result, path="")), path=result.path)
 
 
-def unjudged_submission(run: SubmissionRun, exercises: list[Exercise | Quiz], e: BaseException) -> SubmissionResult:
+def unjudged_submission(run: SubmissionRun, exercises: Sequence[Exercise | Quiz], e: BaseException) -> SubmissionResult:
     """The result of a submission the grader's own code failed on: each exercise says so."""
     try:
         stdout, stderr, layers = run.close()
