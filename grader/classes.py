@@ -7,7 +7,7 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -302,7 +302,7 @@ def _class_zip(path: Path) -> list[_Item]:
 
 
 
-def _ready(entries: list[Entry], problems: list[str]) -> tuple[list[Entry], list[str]]:
+def _ready(entries: list[Entry], problems: Sequence[str | None]) -> tuple[list[Entry], list[str]]:
     return entries, [p for p in problems if p]
 
 

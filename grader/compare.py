@@ -78,12 +78,12 @@ def _all_numbers(value: Any, depth: int) -> bool:
 def same_value(got: Any, expected: Any, tol: Tolerance) -> bool:
     """Equal within tolerance and of the same shape; nan matches nan (numpy.allclose semantics)."""
     if type(got) in _SCALARS and type(expected) in _SCALARS:  # the common case, without numpy's overhead
-        g, e = _float(got), _float(expected)
-        if g == e:
+        gf, ef = _float(got), _float(expected)
+        if gf == ef:
             return True
-        if math.isnan(g) or math.isnan(e):
-            return math.isnan(g) and math.isnan(e)
-        return abs(g - e) <= tol.atol + tol.rtol * abs(e)
+        if math.isnan(gf) or math.isnan(ef):
+            return math.isnan(gf) and math.isnan(ef)
+        return abs(gf - ef) <= tol.atol + tol.rtol * abs(ef)
     if (type(got) is np.ndarray and type(expected) is np.ndarray and got.dtype == _F8 and expected.dtype == _F8
             and got.shape == expected.shape and got.size <= 64):
         return _close_floats(got.ravel().tolist(), expected.ravel().tolist(), tol)  # small: no numpy call overhead

@@ -29,8 +29,8 @@ def neutralise_ipython(cell: str) -> str:
         m = _ASSIGN_MAGIC.match(line)
         if m:
             out.append(f"{m.group(1)}None  # [grader: IPython not run] {line.strip()}")
-        elif _MAGIC.match(line) or _HELP.match(line):
-            indent = _MAGIC.match(line).group(1) if _MAGIC.match(line) else re.match(r"^\s*", line).group(0)
+        elif (magic := _MAGIC.match(line)) or _HELP.match(line):
+            indent = magic.group(1) if magic else line[:len(line) - len(line.lstrip())]
             out.append(f"{indent}pass  # [grader: IPython not run] {line.strip()}")
         else:
             out.append(line)

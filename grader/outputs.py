@@ -478,7 +478,7 @@ def canvas_csv(rows: Sequence[StoredRow], exercises: Sequence[tuple[str, str, fl
     if per_exercise:
         if assignment is not None or assignment_id is not None or points is not None:
             raise GraderError("one column per exercise is titled by the exercises: it takes no assignment, id or points")
-        columns = []
+        columns: list[tuple[str, list[str], float, float | None]] = []
         for ex_id, title, ex_points in exercises:
             _check_canvas_title(str(title).strip())
             columns.append((str(title).strip(), [ex_id], float(ex_points), None))
