@@ -84,7 +84,7 @@ def _render_exercise(feedback: Feedback, result: ExerciseResult, function: str) 
     return text
 
 
-def build_exercise_result(run: ExerciseRun | None, ex: Exercise, location: Location) -> ExerciseResult:
+def build_exercise_result(run: ExerciseRun | None, ex: Exercise | Quiz, location: Location) -> ExerciseResult:
     """Checks to scores and a status (diagnosis and feedback are added by the caller)."""
     if run is None:
         status = location.status if location.status in ("missing", "error") else "missing"
