@@ -203,16 +203,6 @@ def _name_share(ex: Exercise, share: Share, by_index: dict[int, Evidence], rende
     return Diagnosis(m.id, m.title, evidence_text, explanation)
 
 
-WRAPAROUND_TEXT = """\
-{% if hidden %}On the hidden check “{{ call.check }}” the input is a numpy array of a small integer type, \
-and your result is wrong on it (and right elsewhere): \
-{% else %}For {{ call.text }} you returned {{ got }} instead of {{ expected }}: the input is a numpy array of \
-type {{ dtype }}, and \
-{% endif %}numpy arithmetic in a small integer type wraps around silently when a sum or a product passes \
-its largest value (127 for int8, 255 for uint8). Convert the input to float first, \
-`np.asarray(x, dtype=float)`, or accumulate in a Python number."""
-
-
 def _name_cause(ex: Exercise, cause: Cause, shown_by: list[Evidence], render: Renderer) -> Diagnosis:
     """The generic cause of the calls the named misconception does not explain."""
     e = shown_by[0]
@@ -231,7 +221,7 @@ def _name_cause(ex: Exercise, cause: Cause, shown_by: list[Evidence], render: Re
     where = cause.where if e.call.visible else "on a small integer dtype"
     evidence_text = f"wrong only {where}, where integer arithmetic wraps around ({n})"
     return Diagnosis(cause.id, GENERIC_TITLES[cause.id], evidence_text,
-                     render.misconception(WRAPAROUND_TEXT, ctx), generic=True)
+                     render.generic("integer-wraparound", ctx), generic=True)
 
 
 def _name_generic(ex: Exercise, own: dict[str, Misconception], render: Renderer, gid: str,
