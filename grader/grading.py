@@ -89,7 +89,7 @@ def run_session(exercises: Sequence[Exercise | Quiz], submissions: list[Submissi
         prewarm(options.limits)  # the zygote starts while pytest starts
     feedback = Feedback.shared(options.templates)
     session = GradingSession(exercises, submissions, options.limits, on_result,
-                             finish=lambda run, exs: finish_submission(run, exs, feedback), fast=True)
+                             finish=lambda run, exs: finish_submission(run, exs, feedback), lean=True)
     if not code:  # quizzes only: nothing runs in a sandbox, nothing for pytest to collect
         return session.finish_all()
     args = [str(ex.source_path) for ex in code]

@@ -44,13 +44,20 @@ SESSION_KEY = pytest.StashKey["GradingSession"]()
 
 
 class GradingSession:
-    """Plugin object for one pytest session over many submissions."""
+    """Plugin object for one pytest session over many submissions.
+
+    `lean`: the grader's own session (grading.run_session). A submission's YAML cases run as one
+    item, reports carry a one-line message instead of a traceback, custom checks that ask only
+    for the grader's fixtures are called directly, and the mutation check is judged when the
+    submission finishes. Otherwise (a teacher's `pytest --submission`) every case is a pytest
+    item of its own with pytest's full protocol, for debugging the checks.
+    """
 
     def __init__(self, exercises: Sequence[Exercise | Quiz], submissions: list[Submission], limits: Limits,
                  on_result: Callable[[SubmissionResult], None] | None = None,
                  finish: Callable[[SubmissionRun, Sequence[Exercise | Quiz]], SubmissionResult] | None = None,
-                 fast: bool = False) -> None:
-        self.fast = fast
+                 lean: bool = False) -> None:
+        self.lean = lean
         self.exercises = exercises  # quizzes too: they are graded when a submission finishes
         code = [ex for ex in exercises if isinstance(ex, Exercise)]
         self.by_path = {ex.source_path: ex for ex in code}
@@ -152,7 +159,7 @@ class GradingSession:
         Formatting pytest's traceback (with source) costs tens of milliseconds per failure and is
         never shown: the message comes from the exception (see _failure).
         """
-        if not self.fast or _item_run(item) is None:
+        if not self.lean or _item_run(item) is None:
             return None
         excinfo = call.excinfo
         if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
@@ -165,12 +172,12 @@ class GradingSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
-        """Grading's own fast path for YAML cases: run the item and record its result, no report objects.
+        """The lean session's path for YAML cases: run the item and record its result, no report objects.
 
         pytest's full protocol (setup, call, teardown, three reports) costs more than the call into
         the sandbox; custom checks, which may use fixtures, keep it. Teacher mode keeps it for all.
         """
-        if not self.fast:
+        if not self.lean:
             return None
         run = _item_run(item)
         if isinstance(item, CasesItem):
@@ -222,7 +229,7 @@ class GradingSession:
         if sid in self.finished:
             return self.finished[sid]
         run = self.runs[sid]
-        if self.fast:  # the mutation check judges every call the exercise made: after its last item
+        if self.lean:  # the mutation check judges every call the exercise made: after its last item
             for ex_run in run.runs.values():
                 if ex_run.cases_ran and MUTATION_CHECK not in ex_run.results:
                     ex_run.results[MUTATION_CHECK] = mutation_result(ex_run.exercise, ex_run.calls)
@@ -312,7 +319,7 @@ class ExerciseFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         session: GradingSession = self.config.stash[SESSION_KEY]
         for run in session.runs_for(self.exercise):
-            if session.fast:
+            if session.lean:
                 # grading: one item a submission runs its cases (each still has its own result); the
                 # mutation check is judged when the submission finishes (GradingSession.finish).
                 # pytest's per-node work (a collector, two items) cost more than the cases.
