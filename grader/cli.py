@@ -24,7 +24,7 @@ from .gradebook import Gradebook, default_path
 from .grading import Options
 from .hidden import hideable
 from .pool import grade
-from .quiz import Quiz
+from .quiz import Quiz, render_question
 from .release import find_bundle, later_text, load_bundle, release
 from .release import watch as watch_path
 from .report import MARK, RunReport, class_report
@@ -337,7 +337,6 @@ def validate_command(exercises: Path | None, timeout: float) -> None:
               help="Folder of exercise YAML files (default: ./exercises if it exists, else the built-in course).")
 def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None:
     """Print a quiz as a student sees it (with that student's own numbers)."""
-    from .quiz import render_question
 
     bundle = None if exercises_dir else find_bundle(Path.cwd())
     quiz = load_bundle(bundle, (quiz_id,)).exercises[0] if bundle else _load(exercises_dir, (quiz_id,))[0]
