@@ -26,7 +26,6 @@ from .hidden import hideable
 from .pool import grade
 from .quiz import Quiz, render_question
 from .release import find_bundle, later_text, load_bundle, release
-from .release import watch as watch_path
 from .report import MARK, RunReport, class_report
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
@@ -35,6 +34,7 @@ from .sandbox.isolation import privileged
 from .sandbox.launch import shutdown
 from .scaffold import scaffold
 from .submissions import load_submission
+from .watch import watch as watch_path
 
 
 class DefaultGroup(click.Group):
