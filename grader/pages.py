@@ -1,9 +1,8 @@
 """HTML feedback: the pieces the page templates use, and the class report's tallies.
 
 - `md_html`: the Markdown of an explanation (trusted template text in which a student's values
-  were escaped for Markdown) as HTML. A small subset: paragraphs, lists, headings, fenced blocks,
-  code spans, bold and italics. Everything else is text: no raw HTML, no links, no images, so a
-  page never loads anything.
+  were escaped for Markdown) as HTML, with `markdown.markdown_html`: no raw HTML, no links, no
+  images, so a page never loads anything.
 - `value_html`: an expected or returned value, with the first element that differs marked.
 - `ClassReport`: per-student summaries collected one result at a time (memory grows by a few
   numbers per student, not by results), rendered as the class report.
@@ -12,7 +11,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html as std_html
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,110 +22,18 @@ from markupsafe import Markup, escape
 
 from .check_data import first_difference, values
 from .compare import Tolerance
+from .markdown import markdown_html
 from .pictures import Picture, pictures
 from .results import WORKER_DIED, SubmissionResult
 
-# ------------------------------------------------------------------ Markdown subset
-
-_INLINE = re.compile(r"\\([!-/:-@\[-`{-~])|(`+)|(\*\*)|(&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)|(\*)")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)\s*$")
-_ITEM = re.compile(r"^\s*[-*+]\s+(.*)$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-
-
-def _inline(text: str) -> str:
-    """One block's inline Markdown as HTML; every character of the text is escaped."""
-    out: list[str] = []
-    strong: list[int] = []  # positions in `out` of ** tokens, paired in order
-    emphasis_open: list[int] = []  # the position of a * that may open emphasis
-    pos = 0
-    while pos < len(text):
-        m = _INLINE.search(text, pos)
-        if m is None:
-            out.append(str(escape(text[pos:])))
-            break
-        out.append(str(escape(text[pos:m.start()])))
-        pos = m.end()
-        if m.group(1) is not None:  # a backslash escape: the character itself
-            out.append(str(escape(m.group(1))))
-        elif m.group(2) is not None:  # a code span runs to the next run of as many backticks
-            ticks = m.group(2)
-            end = re.compile(r"(?<!`)" + ticks + r"(?!`)").search(text, pos)
-            if end is None:
-                out.append(str(escape(ticks)))
-                continue
-            code = text[pos:end.start()].replace("\n", " ")
-            if len(code) > 2 and code[0] == code[-1] == " " and code.strip():
-                code = code[1:-1]
-            out.append(f"<code>{escape(code)}</code>")
-            pos = end.end()
-        elif m.group(3) is not None:
-            strong.append(len(out))
-            out.append("**")
-        elif m.group(4) is not None:  # an entity: decoded, then escaped
-            out.append(str(escape(std_html.unescape(m.group(4)))))
-        else:  # a single *: emphasis when it opens before a word and closes after one
-            before = text[m.start() - 1] if m.start() else " "
-            after = text[m.end()] if m.end() < len(text) else " "
-            if not after.isspace() and (before.isspace() or before in "([{\"'") and not emphasis_open:
-                emphasis_open.append(len(out))
-            elif not before.isspace() and (after.isspace() or after in ".,;:!?)]}\"'") and emphasis_open:
-                out[emphasis_open.pop()] = "<em>"
-                out.append("</em>")
-                continue
-            out.append("*")
-    for n, i in enumerate(strong[: len(strong) // 2 * 2]):
-        out[i] = "<strong>" if n % 2 == 0 else "</strong>"
-    return "".join(out)
+# ------------------------------------------------------------------ Markdown
 
 
 def md_html(markdown: Any) -> Markup:
-    """Markdown (the subset above) as safe HTML."""
-    lines = str(markdown).replace("\r\n", "\n").split("\n")
-    out: list[str] = []
-    para: list[str] = []
-    items: list[str] = []
-
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{_inline(' '.join(line.strip() for line in para))}</p>")
-            para.clear()
-        if items:
-            out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            flush()
-            mark = fence.group(1)
-            body: list[str] = []
-            i += 1
-            while i < len(lines) and not (lines[i].strip().startswith(mark[0] * len(mark))
-                                          and set(lines[i].strip()) == {mark[0]}):
-                body.append(lines[i])
-                i += 1
-            out.append(f"<pre><code>{escape(chr(10).join(body))}</code></pre>")
-            i += 1
-            continue
-        if not line.strip():
-            flush()
-        elif _ITEM.match(line) and not para:
-            items.append(_ITEM.match(line).group(1))  # type: ignore[union-attr]
-        elif items and line.startswith((" ", "\t")):
-            items[-1] += " " + line.strip()
-        elif _HEADING.match(line) and not para:
-            flush()
-            out.append(f"<h4>{_inline(_HEADING.match(line).group(2))}</h4>")  # type: ignore[union-attr]
-        else:
-            if items:
-                flush()
-            para.append(line)
-        i += 1
-    flush()
-    return Markup("\n".join(out))
+    """An explanation's Markdown as HTML: its headings are h4 (it stands under the exercise's h3),
+    list items hold their text without paragraphs, and an indented line stays text (a quoted
+    value may span indented lines)."""
+    return markdown_html(markdown, headings=(4, 4), tight=True, indented_code=False)
 
 
 # ------------------------------------------------------------------ values

@@ -17,7 +17,6 @@ import copy
 import functools
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +26,12 @@ from typing import Any
 import jinja2
 import numpy as np
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
 
 from .compare import Tolerance, args_text, fmt_outcome, same_value
 from .diagnosis import MIN_EVIDENCE
 from .errors import GraderError
 from .exercise import Case, Exercise, FunctionSpec, Misconception, Package, Solution
+from .markdown import markdown_html
 from .outcome import Outcome, Raised, Returned, run_trusted
 from .quiz import Choice, Question, Quiz
 
@@ -492,91 +491,3 @@ def _course_files(exercises: list[Exercise | Quiz]) -> set[str]:
         if isinstance(ex, Exercise):
             files.update(os.path.realpath(p) for p in (ex.solution_path, ex.checks_path) if p is not None)
     return files
-
-
-# --------------------------------------------------------------------------- Markdown to HTML
-
-
-_INLINE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
-
-
-def _inline(text: str) -> Markup:
-    out, pos = [], 0
-    for m in _INLINE.finditer(text):
-        out.append(escape(text[pos:m.start()]))
-        if m.group(1) is not None:
-            out.append(Markup("<code>%s</code>") % m.group(1))
-        elif m.group(2) is not None:
-            out.append(Markup("<strong>%s</strong>") % _inline(m.group(2)))
-        else:
-            out.append(Markup("<em>%s</em>") % _inline(m.group(3)))
-        pos = m.end()
-    out.append(escape(text[pos:]))
-    return Markup("").join(out)
-
-
-def markdown_html(text: str) -> Markup:
-    """The Markdown of prompts as HTML: paragraphs, `- ` lists, indented and fenced code,
-    `#` headings, `code`, **strong** and *emphasis*; everything else is escaped text."""
-    lines = text.expandtabs(4).splitlines()
-    out: list[Markup] = []
-    para: list[str] = []
-    items: list[list[str]] = []
-    i = 0
-
-    def flush() -> None:
-        if para:
-            out.append(Markup("<p>%s</p>") % _inline(" ".join(s.strip() for s in para)))
-            para.clear()
-        if items:
-            lis = Markup("").join(Markup("<li>%s</li>") % markdown_html("\n".join(it)) for it in items)
-            out.append(Markup("<ul>%s</ul>") % lis)
-            items.clear()
-
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            j = i + 1
-            while j < len(lines) and not lines[j].strip().startswith("```"):
-                j += 1
-            out.append(Markup("<pre><code>%s</code></pre>") % "\n".join(lines[i + 1:j]))
-            i = j + 1
-            continue
-        if not stripped:
-            if items and i + 1 < len(lines) and lines[i + 1].startswith("  "):
-                items[-1].append("")  # a blank line inside a list item
-            else:
-                flush()
-            i += 1
-            continue
-        if items and line.startswith("  "):
-            items[-1].append(line[2:])
-        elif line.startswith("    ") and not para:
-            flush()
-            j = i
-            block = []
-            while j < len(lines) and (lines[j].startswith("    ") or not lines[j].strip()):
-                block.append(lines[j][4:])
-                j += 1
-            while block and not block[-1].strip():
-                block.pop()
-            out.append(Markup("<pre><code>%s</code></pre>") % "\n".join(block))
-            i = j
-            continue
-        elif re.match(r"#{1,6} ", line):
-            flush()
-            level = len(line) - len(line.lstrip("#"))
-            out.append(Markup("<h%d>%s</h%d>") % (level + 1, _inline(line[level:].strip()), level + 1))
-        elif line.startswith(("- ", "* ")):
-            if para:
-                flush()
-            items.append([line[2:]])
-        else:
-            if items:
-                flush()
-            para.append(line)
-        i += 1
-    flush()
-    return Markup("\n").join(out)

@@ -26,6 +26,7 @@ from grader.compare import fmt
 from grader.course import load_exercises
 from grader.errors import GraderError
 from grader.exercise import Exercise
+from grader.markdown import markdown_html
 from grader.outcome import run_trusted
 from grader.quiz import Quiz
 from grader.release import (
@@ -39,7 +40,6 @@ from grader.release import (
     encode_outcome,
     find_bundle,
     load_bundle,
-    markdown_html,
     release,
 )
 from grader.scaffold import scaffold
