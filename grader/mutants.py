@@ -21,9 +21,12 @@ import ast
 import copy
 import functools
 import inspect
+import signal
+import threading
 import types
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,42 +387,105 @@ class _Edit:
 
 def _edits(node: ast.AST) -> Iterator[_Edit]:
     """The mutations one node offers."""
-    line = getattr(node, "lineno", 0)
     if isinstance(node, ast.Call):
         for k in node.keywords:
             value = _int_value(k.value) if k.arg == "axis" else None
             if value is not None:
                 new = 0 if value != 0 else -1
-                yield _Edit("swapped-axis", f"line {line}: axis={value} → axis={new}",
+                yield _Edit("swapped-axis", f"axis={value} → axis={new}",
                             "add a case with a square, non-symmetric matrix, where the two axes give different "
                             "results", _set_keyword("axis", new))
             if k.arg == "keepdims" and isinstance(k.value, ast.Constant) and k.value.value is True:
-                yield _Edit("swapped-axis", f"line {line}: keepdims=True dropped (the reduced values broadcast "
+                yield _Edit("swapped-axis", "keepdims=True dropped (the reduced values broadcast "
                             "along the other axis)", "add a case with a square, non-symmetric matrix",
                             _drop_keyword("keepdims"))
             if k.arg == "dtype" and _is_float64(k.value):
-                yield _Edit("integer-dtype", f"line {line}: no float64 conversion (computes in the input's dtype)",
+                yield _Edit("integer-dtype", "no float64 conversion (computes in the input's dtype)",
                             "add a case with small integer arrays ({array: {values: ..., dtype: int8}} or uint8) "
                             "whose products overflow the type", _drop_keyword("dtype"))
             if k.arg == "kind" and isinstance(k.value, ast.Constant) and k.value.value in ("stable", "mergesort"):
-                yield _Edit("ties", f"line {line}: an unstable sort", "add a case with tied scores (identical rows)",
+                yield _Edit("ties", "an unstable sort", "add a case with tied scores (identical rows)",
                             _drop_keyword("kind"))
         func = node.func
         fname = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         if fname == "argsort" and node.args and isinstance(node.args[0], ast.UnaryOp) \
                 and isinstance(node.args[0].op, ast.USub):
-            yield _Edit("ties", f"line {line}: argsort(-s) → argsort(s)[::-1] (ties reversed)",
+            yield _Edit("ties", "argsort(-s) → argsort(s)[::-1] (ties reversed)",
                         "add a case with tied scores (identical rows)", _REPLACE_REVERSED_ARGSORT)
         if fname == "range" and node.args:
-            yield _Edit("dropped-last", f"line {line}: range one short", "add a case whose last element changes "
+            yield _Edit("dropped-last", "range one short", "add a case whose last element changes "
                         "the result", _shorten_range)
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.upper is not None \
             and node.slice.step is None and _int_value(node.slice.upper) is None:
-        yield _Edit("dropped-last", f"line {line}: a slice one short", "add a case whose last element changes the "
+        yield _Edit("dropped-last", "a slice one short", "add a case whose last element changes the "
                     "result", _shorten_slice)
     if isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load):
-        yield _Edit("swapped-axis", f"line {line}: a transpose `.T` dropped",
+        yield _Edit("swapped-axis", "a transpose `.T` dropped",
                     "add a case with square, non-symmetric matrices", _REPLACE_BY_VALUE)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float" \
+            and len(node.args) == 1 and not node.keywords:
+        yield _Edit("integer-dtype", "a float() conversion dropped (computes in the element's type)",
+                    "add a case with small integer arrays ({array: {values: ..., dtype: int8}} or uint8) whose "
+                    "products overflow the type", _REPLACE_BY_ARGUMENT)
+    if isinstance(node, (ast.For, ast.While)) and _loop_element(node) is not None:
+        yield _Edit("zero-stall", "the loop never advances past a zero element",
+                    "add a case with a zero inside a vector, beside non-zero elements", _stall_on_zero)
+        if len([n for n in node.body if isinstance(n, ast.AugAssign)]) > isinstance(node, ast.While):
+            yield _Edit("zero-stall", "the loop skips its accumulation on a zero element",
+                        "add a case with a zero inside a vector, beside non-zero elements", _skip_on_zero)
+
+
+def _loop_element(loop: ast.For | ast.While) -> ast.expr | None:
+    """The element a loop reads: `x` of `for x in xs`, or the first `xs[i]` of its body indexed by
+    the loop's variable (`for i in range(...)`, or the `i += 1` of a while loop)."""
+    if isinstance(loop, ast.For):
+        if not isinstance(loop.target, ast.Name):
+            return None
+        iterated = loop.iter
+        if not (isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Name) and iterated.func.id == "range"):
+            return ast.Name(loop.target.id, ast.Load())
+        index = loop.target.id
+    else:
+        steps = [n.target.id for n in loop.body if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
+                 and isinstance(n.op, ast.Add)]
+        if not steps:
+            return None
+        index = steps[-1]
+    for n in (n for statement in loop.body for n in ast.walk(statement)):
+        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Name) and n.slice.id == index \
+                and isinstance(n.ctx, ast.Load):
+            return ast.Subscript(copy.deepcopy(n.value), ast.Name(index, ast.Load()), ast.Load())
+    return None
+
+
+def _is_zero(element: ast.expr) -> ast.expr:
+    """`not hasattr(e, '__len__') and e == 0`: a number that is zero (a row never is)."""
+    has_len = ast.Call(ast.Name("hasattr", ast.Load()), [element, ast.Constant("__len__")], [])
+    return ast.BoolOp(ast.And(), [ast.UnaryOp(ast.Not(), has_len),
+                                  ast.Compare(copy.deepcopy(element), [ast.Eq()], [ast.Constant(0)])])
+
+
+def _stall_on_zero(node: ast.AST) -> None:
+    """A zero element raises where the loop would spin forever (a real one would hit the time limit)."""
+    assert isinstance(node, (ast.For, ast.While))
+    element = _loop_element(node)
+    assert element is not None
+    stall = ast.Raise(ast.Call(ast.Name("RuntimeError", ast.Load()),
+                               [ast.Constant("the loop never advances past a zero element")], []), None)
+    node.body.insert(0, ast.If(_is_zero(element), [stall], []))
+
+
+def _skip_on_zero(node: ast.AST) -> None:
+    """The loop's accumulations (not its index's step) happen only for a non-zero element."""
+    assert isinstance(node, (ast.For, ast.While))
+    element = _loop_element(node)
+    assert isinstance(element, (ast.Name, ast.Subscript))
+    index = element.slice.id if isinstance(element, ast.Subscript) and isinstance(element.slice, ast.Name) else ""
+
+    def accumulates(n: ast.stmt) -> bool:
+        return isinstance(n, ast.AugAssign) and not (isinstance(n.target, ast.Name) and n.target.id == index)
+    node.body = [ast.If(ast.UnaryOp(ast.Not(), _is_zero(element)), [n], []) if accumulates(n) else n
+                 for n in node.body]
 
 
 def _set_keyword(name: str, value: int) -> Callable[[ast.AST], None]:
@@ -453,6 +519,10 @@ def _REPLACE_BY_VALUE(node: ast.AST) -> None:  # noqa: N802
     """Marker: the attribute is replaced by its value (x.T → x)."""
 
 
+def _REPLACE_BY_ARGUMENT(node: ast.AST) -> None:  # noqa: N802
+    """Marker: the call is replaced by its argument (float(x) → x)."""
+
+
 def _REPLACE_REVERSED_ARGSORT(node: ast.AST) -> None:  # noqa: N802
     """Marker: argsort(-s, ...) is replaced by argsort(s, ...)[::-1]."""
 
@@ -461,6 +531,9 @@ def _replacement(node: ast.AST, apply: Callable[[ast.AST], None]) -> ast.AST | N
     if apply is _REPLACE_BY_VALUE:
         assert isinstance(node, ast.Attribute)
         return node.value
+    if apply is _REPLACE_BY_ARGUMENT:
+        assert isinstance(node, ast.Call)
+        return node.args[0]
     if apply is _REPLACE_REVERSED_ARGSORT:
         assert isinstance(node, ast.Call) and isinstance(node.args[0], ast.UnaryOp)
         node.args[0] = node.args[0].operand
@@ -492,9 +565,41 @@ def _tree_mutants(source: str, name: str) -> Iterator[Mutant]:
             fresh = ast.parse(source)
             _Replace(index, _edits_of(fresh, index, n)).visit(fresh)
             ast.fix_missing_locations(fresh)
-            where = f"line {getattr(node, 'lineno', 0)}, column {getattr(node, 'col_offset', 0) + 1}"
-            yield Mutant(edit.kind, f"{edit.kind}({where}, {n + 1})", edit.detail, edit.need,
-                         ast.unparse(fresh) + "\n")
+            where = f"line {getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0) + 1}"
+            yield Mutant(edit.kind, f"{edit.kind} at {where}" + (f" #{n + 1}" if n else ""), edit.detail,
+                         edit.need, ast.unparse(fresh) + "\n")
+    every = _NoConversions(_reachable(tree, name))
+    fresh = every.visit(ast.parse(source))
+    if every.dropped > 1:
+        yield Mutant("integer-dtype", "integer-dtype(every conversion)", f"all {every.dropped} float conversions "
+                     "dropped (computes in the input's dtype)", "add a case with small integer arrays ({array: "
+                     "{values: ..., dtype: int8}} or uint8) whose products overflow the type",
+                     ast.unparse(ast.fix_missing_locations(fresh)) + "\n")
+
+
+class _NoConversions(ast.NodeTransformer):
+    """Drops every float64 conversion (dtype=float64, float(x)) in the functions of `reach`."""
+
+    def __init__(self, reach: set[str]) -> None:
+        self.reach, self.dropped, self.inside = reach, 0, False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:  # noqa: N802
+        outer, self.inside = self.inside, self.inside or node.name in self.reach
+        self.generic_visit(node)
+        self.inside = outer
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:  # noqa: N802
+        self.generic_visit(node)
+        if not self.inside:
+            return node
+        if isinstance(node.func, ast.Name) and node.func.id == "float" and len(node.args) == 1 and not node.keywords:
+            self.dropped += 1
+            return node.args[0]
+        kept = [k for k in node.keywords if not (k.arg == "dtype" and _is_float64(k.value))]
+        self.dropped += len(node.keywords) - len(kept)
+        node.keywords = kept
+        return node
 
 
 def _visit(node: ast.AST, inside: bool, reach: set[str]) -> Iterator[tuple[ast.AST, bool]]:
@@ -522,6 +627,32 @@ def load(source: str, name: str, label: str = "mutant") -> Callable[..., Any]:
     return module.__dict__[name]
 
 
+CALL_SECONDS = 1.0  # a mutant's loop that never ends is stopped after this long
+
+
+class _Expired(BaseException):
+    """The time limit of one in-process call ran out."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _Expired in this thread after `seconds` (the main thread only: where signals arrive)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _call(func: Callable[..., Any], args: list, kwargs: dict, strict: bool) -> tuple[bool, Any, bool]:
     """(returned, value or exception, arguments changed) for one call on copies of the arguments."""
     a, k = copy.deepcopy(args), copy.deepcopy(kwargs)
@@ -530,7 +661,10 @@ def _call(func: Callable[..., Any], args: list, kwargs: dict, strict: bool) -> t
     with errors, warnings.catch_warnings():
         warnings.simplefilter("error" if strict else "ignore")
         try:
-            value = func(*a, **k)
+            with _time_limit(CALL_SECONDS):
+                value = func(*a, **k)
+        except _Expired:
+            return False, TimeoutError(f"no answer within {CALL_SECONDS:g} s"), False
         except Exception as e:  # noqa: BLE001  (a raise is an outcome)
             return False, e, False
     return True, value, not (_same(a, args) and _same(k, kwargs))
@@ -651,12 +785,14 @@ def probe_inputs(ex: Exercise, count: int = 200, seed: int = 0) -> list[tuple[li
 Values = tuple[list, dict]
 
 
-def _each(args: list, kwargs: dict, f: Callable[[np.ndarray, Any], np.ndarray], numeric_only: bool = True) -> Values:
-    """f applied to every array-like argument (as an array), each given back in its own form."""
+def _each(args: list, kwargs: dict, f: Callable[[np.ndarray, Any], np.ndarray], numeric_only: bool = True,
+          arrays: bool = False) -> Values:
+    """f applied to every array-like argument (as an array), each given back in its own form (as an
+    array with `arrays`)."""
     def one(v: Any) -> Any:
         if isinstance(v, (list, np.ndarray)) and (_mutant_numeric(v) or not numeric_only and _is_bool(v)):
             a = f(np.asarray(v), v)
-            return a if isinstance(v, np.ndarray) else a.tolist()
+            return a if isinstance(v, np.ndarray) or arrays else a.tolist()
         return v
     return [one(v) for v in args], {k: one(v) for k, v in kwargs.items()}
 
@@ -684,7 +820,7 @@ def _new_values(kind: str) -> Callable[[list, dict, np.random.Generator], Values
             if kind == "int64":
                 return rng.integers(-9, 10, a.shape).astype(np.int64)
             return rng.uniform(0.1, 3, a.shape)  # positive
-        return _each(args, kwargs, draw)
+        return _each(args, kwargs, draw, arrays=kind in ("int8", "uint8"))  # numpy's types: arrays only
     return variant
 
 

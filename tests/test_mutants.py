@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from grader.course import load_exercise
 from grader.exercise import Exercise
-from grader.mutants import CLASSES, Prover, load, mutants
+from grader.mutants import CLASSES, Mutant, Prover, load, mutants
 
 from conftest import EXERCISES, ROOT, grade
 
@@ -96,18 +96,54 @@ def total(xs):
     for i in range(len(xs)):
         s += xs[i]
     return s
+
+
+def dot(a, b):
+    if len(a) != len(b):
+        raise ValueError("lengths differ")
+    t, i = 0.0, 0
+    while i < len(a):
+        t += float(a[i]) * float(b[i])
+        i += 1
+    return t
 '''
 
 
-def test_a_loop_in_the_reference_gives_a_loop_one_short(tmp_path):
+def _loop_exercise(tmp_path: Path, name: str, signature: str, cases: str) -> Exercise:
     (tmp_path / "sol.py").write_text(LOOP_SOLUTION)
-    (tmp_path / "total.yaml").write_text(
-        "id: total\ntitle: Total\nprompt: Add up.\nfunction: {name: total, module: m.py, signature: total(xs)}\n"
-        "solution: sol.py\ncases:\n  - {name: three, args: [[1.0, 2.0, 3.0]], visibility: visible}\n")
-    ex = load_exercise(tmp_path / "total.yaml")
-    short = [m for m in mutants(ex) if m.kind == "dropped-last" and m.detail.endswith("range one short")]
+    (tmp_path / f"{name}.yaml").write_text(
+        f"id: {name}\ntitle: T\nprompt: P.\nfunction: {{name: {name}, module: m.py, signature: \"{signature}\"}}\n"
+        f"solution: sol.py\ncases:\n{cases}")
+    return load_exercise(tmp_path / f"{name}.yaml")
+
+
+def test_a_loop_in_the_reference_gives_a_loop_one_short(tmp_path):
+    ex = _loop_exercise(tmp_path, "total", "total(xs)", "  - {name: three, args: [[1.0, 2.0, 3.0]]}\n")
+    short = [m for m in mutants(ex) if m.kind == "dropped-last" and m.detail == "range one short"]
     assert len(short) == 1 and "range(len(xs) - 1)" in short[0].source
     assert Prover(ex).caught_by(short[0]) == ["three"]
+
+
+def test_a_while_loop_that_stalls_on_zero_or_drops_its_float_conversions_needs_its_own_cases(tmp_path):
+    plain = "  - {name: plain, args: [[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]}\n"
+    ex = _loop_exercise(tmp_path, "dot", "dot(a, b)", plain)
+    loop = {m.detail: m for m in mutants(ex) if m.spec is None}
+    stall = loop["the loop never advances past a zero element"]
+    ints = loop["all 2 float conversions dropped (computes in the input's dtype)"]
+    prover = Prover(ex)
+    assert prover.caught_by(stall) == prover.caught_by(ints) == []
+    assert prover.distinguishing_input(stall) is not None and prover.distinguishing_input(ints) is not None
+    richer = plain + ("  - {name: a zero inside, args: [[1.0, 0.0, 2.0], [3.0, 4.0, 5.0]]}\n"
+                      "  - {name: int8, args: [{array: {values: [100, 90], dtype: int8}}, "
+                      "{array: {values: [100, -90], dtype: int8}}]}\n")
+    ex = _loop_exercise(tmp_path, "dot", "dot(a, b)", richer)
+    assert Prover(ex).caught_by(stall) == ["a zero inside"] and Prover(ex).caught_by(ints) == ["int8"]
+
+
+def test_a_mutant_whose_loop_never_ends_is_stopped_and_counts_as_caught(tmp_path):
+    ex = _loop_exercise(tmp_path, "total", "total(xs)", "  - {name: three, args: [[1.0, 2.0, 3.0]]}\n")
+    forever = Mutant("zero-stall", "forever", "never returns", "-", "def total(xs):\n    while True:\n        pass\n")
+    assert Prover(ex).caught_by(forever) == ["three"]
 
 
 def _course_without(tmp_path: Path, ex: Exercise, removed: list[str]) -> Path:
