@@ -18,6 +18,7 @@ sizes, lists and arrays). Only a mutant with such an input is a hole in the case
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import functools
 import inspect
@@ -26,7 +27,6 @@ import threading
 import types
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,9 +344,12 @@ def _result_ranks(ex: Exercise) -> set[int]:
 
 
 def _reachable(tree: ast.Module, name: str) -> set[str]:
-    """The module-level functions the reference calls, itself included, transitively."""
+    """The module-level functions the reference calls, itself included, transitively (and those the
+    module's own top-level statements name)."""
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    todo, seen = [name], set()
+    todo = [name] + [n.id for statement in tree.body if not isinstance(statement, ast.FunctionDef)
+                     for n in ast.walk(statement) if isinstance(n, ast.Name)]
+    seen: set[str] = set()
     while todo:
         f = todo.pop()
         if f in seen or f not in functions:
@@ -557,19 +560,23 @@ class _Replace(ast.NodeTransformer):
 
 
 def _tree_mutants(source: str, name: str) -> Iterator[Mutant]:
-    tree = ast.parse(source)
-    for index, (node, inside) in enumerate(_visit(tree, False, _reachable(tree, name))):
+    """Each edit of a function the reference reaches, in the module without the functions it does
+    not reach (the models)."""
+    full = ast.parse(source)
+    reach = _reachable(full, name)
+    tree = ast.Module([n for n in full.body if not (isinstance(n, ast.FunctionDef) and n.name not in reach)], [])
+    for index, (node, inside) in enumerate(_visit(tree, False, reach)):
         if not inside:
             continue
         for n, edit in enumerate(_edits(node)):
-            fresh = ast.parse(source)
+            fresh = copy.deepcopy(tree)
             _Replace(index, _edits_of(fresh, index, n)).visit(fresh)
             ast.fix_missing_locations(fresh)
             where = f"line {getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', 0) + 1}"
             yield Mutant(edit.kind, f"{edit.kind} at {where}" + (f" #{n + 1}" if n else ""), edit.detail,
                          edit.need, ast.unparse(fresh) + "\n")
-    every = _NoConversions(_reachable(tree, name))
-    fresh = every.visit(ast.parse(source))
+    every = _NoConversions(reach)
+    fresh = every.visit(copy.deepcopy(tree))
     if every.dropped > 1:
         yield Mutant("integer-dtype", "integer-dtype(every conversion)", f"all {every.dropped} float conversions "
                      "dropped (computes in the input's dtype)", "add a case with small integer arrays ({array: "
@@ -634,7 +641,7 @@ class _Expired(BaseException):
     """The time limit of one in-process call ran out."""
 
 
-@contextmanager
+@contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
     """Raise _Expired in this thread after `seconds` (the main thread only: where signals arrive)."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
@@ -653,21 +660,24 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _call(func: Callable[..., Any], args: list, kwargs: dict, strict: bool) -> tuple[bool, Any, bool]:
-    """(returned, value or exception, arguments changed) for one call on copies of the arguments."""
-    a, k = copy.deepcopy(args), copy.deepcopy(kwargs)
+def _call(func: Callable[..., Any], args: list, kwargs: dict, strict: bool, limit: bool = True,
+          harmless: bool = False) -> tuple[bool, Any, bool]:
+    """(returned, value or exception, arguments changed) for one call on copies of the arguments
+    (on the arguments themselves for a `harmless` function, which changes none); with `limit`,
+    stopped after CALL_SECONDS."""
+    a, k = (args, kwargs) if harmless else (copy.deepcopy(args), copy.deepcopy(kwargs))
     errors = np.errstate(divide="raise", over="raise", invalid="raise", under="ignore") if strict \
         else np.errstate(all="ignore")
     with errors, warnings.catch_warnings():
         warnings.simplefilter("error" if strict else "ignore")
         try:
-            with _time_limit(CALL_SECONDS):
+            with _time_limit(CALL_SECONDS) if limit else contextlib.nullcontext():
                 value = func(*a, **k)
         except _Expired:
             return False, TimeoutError(f"no answer within {CALL_SECONDS:g} s"), False
         except Exception as e:  # noqa: BLE001  (a raise is an outcome)
             return False, e, False
-    return True, value, not (_same(a, args) and _same(k, kwargs))
+    return True, value, not harmless and not (_same(a, args) and _same(k, kwargs))
 
 
 def _same(x: Any, y: Any) -> bool:
@@ -701,12 +711,19 @@ class Prover:
             return load(mutant.source, self.ex.function.name)
         return lambda *args, **kwargs: _mutant_run(reference, spec, params, args, kwargs)
 
+    def _runner(self, mutant: Mutant) -> tuple[Callable[..., Any], bool, bool]:
+        """The function, whether its calls need a time limit (a loop of its own) and whether it is
+        harmless to its arguments (a wrapper other than an in-place edit only calls the reference,
+        whose own checks prove it changes nothing)."""
+        wrapper = mutant.spec is not None
+        return self.function(mutant), not wrapper, wrapper and mutant.kind != "in-place"
+
     def caught_by(self, mutant: Mutant, first: bool = False) -> list[str]:
         """The names of the cases the mutant fails; with `first`, only the first of them."""
-        func = self.function(mutant)
+        func, limit, harmless = self._runner(mutant)
         out = []
         for case, args, kwargs, (ok, expected, _) in self.cases:
-            returned, got, changed = _call(func, args, kwargs, strict=False)
+            returned, got, changed = _call(func, args, kwargs, strict=False, limit=limit, harmless=harmless)
             if changed:
                 out.append(case.name)
             elif case.raises:
@@ -727,9 +744,9 @@ class Prover:
                 ok, expected, _ = _call(self.reference, args, kwargs, strict=True)
                 if ok:
                     self._probes.append((args, kwargs, expected))
-        func = self.function(mutant)
+        func, limit, harmless = self._runner(mutant)
         for args, kwargs, expected in self._probes:
-            returned, got, changed = _call(func, args, kwargs, strict=False)
+            returned, got, changed = _call(func, args, kwargs, strict=False, limit=limit, harmless=harmless)
             if changed or not returned or not same_value(got, expected, self.ex.tolerance):
                 return args, kwargs
         return None
