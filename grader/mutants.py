@@ -234,11 +234,13 @@ def _defaults(signature: str) -> dict[str, Any]:
     a = fn.args
     positional = [*a.posonlyargs, *a.args]
     out: dict[str, Any] = {}
-    for p, d in zip(positional[len(positional) - len(a.defaults):], a.defaults, strict=True):
-        out[p.arg] = ast.literal_eval(d)
-    for p, kd in zip(a.kwonlyargs, a.kw_defaults, strict=True):
-        if kd is not None:
-            out[p.arg] = ast.literal_eval(kd)
+    pairs = [*zip(positional[len(positional) - len(a.defaults):], a.defaults, strict=True),
+             *((p, d) for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None)]
+    for p, d in pairs:
+        try:
+            out[p.arg] = ast.literal_eval(d)
+        except ValueError:  # not a literal (a name, a call): the parameter has no default we can pass
+            continue
     return out
 
 

@@ -77,7 +77,14 @@ def validate_exercise(ex: Exercise, options: Options, warnings: list[Problem] | 
         # A mutant the cases catch in this process is caught; the rest are graded as submissions
         # (custom checks included) to find those that really get full marks.
         prover = Prover(ex)
-        generic = [m for m in mutants(ex) if CLASSES[m.kind].required and not prover.caught_by(m, first=True)]
+        try:
+            generic = [m for m in mutants(ex) if CLASSES[m.kind].required and not prover.caught_by(m, first=True)]
+        except Exception as e:  # noqa: BLE001  (a reference the generator cannot take apart: say so, go on)
+            generic = []
+            if warnings is not None:
+                warnings.append(Problem(path, ex.lines.get("solution"), "solution", (
+                    f"exercise '{ex.id}': no generic mutants could be built from the reference "
+                    f"({type(e).__name__}: {e}); the cases' coverage is not checked")))
         for j, mutant in enumerate(generic):
             folders[f"mutant-{j}"] = _write(tmp / f"mutant-{j}", ex.function.module, mutant.source)
         subs = [load_submission(f) for f in folders.values()]
@@ -123,7 +130,13 @@ def validate_exercise(ex: Exercise, options: Options, warnings: list[Problem] | 
             if text.startswith("(feedback template error"):
                 problems.append(Problem(path, line, f"{where}.feedback", text.strip("()")))
     escaped = [m for j, m in enumerate(generic) if _full_marks(results[f"mutant-{j}"])]
-    problems += _uncaught(ex, escaped, prover)
+    try:
+        problems += _uncaught(ex, escaped, prover)
+    except Exception as e:  # noqa: BLE001  (as above: a warning, never a traceback)
+        if warnings is not None:
+            warnings.append(Problem(path, ex.lines.get("cases"), "cases", (
+                f"exercise '{ex.id}': the mutants the cases let through could not be probed "
+                f"({type(e).__name__}: {e}); the cases' coverage is not checked")))
     return problems
 
 

@@ -140,6 +140,13 @@ def test_a_while_loop_that_stalls_on_zero_or_drops_its_float_conversions_needs_i
     assert Prover(ex).caught_by(stall) == ["a zero inside"] and Prover(ex).caught_by(ints) == ["int8"]
 
 
+def test_an_optional_parameter_whose_default_is_no_literal_is_left_alone(tmp_path):
+    ex = _loop_exercise(tmp_path, "total", "total(xs, start=ZERO)", "  - {name: three, args: [[1.0, 2.0, 3.0]]}\n")
+    assert not [m for m in mutants(ex) if m.kind == "ignored-argument"]
+    ex = _loop_exercise(tmp_path, "total", "total(xs, start=0.0)", "  - {name: three, args: [[1.0, 2.0, 3.0]]}\n")
+    assert [m.name for m in mutants(ex) if m.kind == "ignored-argument"] == ["ignores(start)"]
+
+
 def test_a_mutant_whose_loop_never_ends_is_stopped_and_counts_as_caught(tmp_path):
     ex = _loop_exercise(tmp_path, "total", "total(xs)", "  - {name: three, args: [[1.0, 2.0, 3.0]]}\n")
     forever = Mutant("zero-stall", "forever", "never returns", "-", "def total(xs):\n    while True:\n        pass\n")
