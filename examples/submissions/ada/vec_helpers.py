@@ -6,7 +6,7 @@ def multiply_and_add(a, b):
     """Multiply matching positions and add everything up."""
     total = 0.0
     for i in range(len(a)):
-        total = total + a[i] * b[i]
+        total = total + float(a[i]) * float(b[i])  # float(): small integer types would wrap
     return total
 
 
@@ -14,5 +14,5 @@ def length(v):
     # length of a vector = sqrt of the sum of squares (Pythagoras)
     squares = 0.0
     for x in v:
-        squares += x * x
+        squares += float(x) * float(x)
     return math.sqrt(squares)

@@ -6,9 +6,10 @@ def cosine_similarity(a, b):
         raise ValueError("a and b must have the same length")
     ab = aa = bb = 0.0
     for i in range(len(a)):
-        ab += a[i] * b[i]
-        aa += a[i] * a[i]
-        bb += b[i] * b[i]
+        x, y = float(a[i]), float(b[i])
+        ab += x * y
+        aa += x * x
+        bb += y * y
     if aa == 0 or bb == 0:
         return 0.0
     cos = ab / (math.sqrt(aa) * math.sqrt(bb))

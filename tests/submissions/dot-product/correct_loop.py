@@ -3,5 +3,5 @@ def dot(a, b):
         raise ValueError("a and b must have the same length")
     total = 0.0
     for i in range(len(a)):
-        total += a[i] * b[i]
+        total += float(a[i]) * float(b[i])
     return total

@@ -1,5 +1,5 @@
 def dot(a, b):
     total = 0.0
     for x, y in zip(a, b):
-        total += x * y
+        total += float(x) * float(y)
     return total

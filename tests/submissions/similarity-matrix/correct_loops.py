@@ -5,7 +5,7 @@ def similarity_matrix(A, B):
         for b in B:
             total = 0.0
             for k in range(len(a)):
-                total += a[k] * b[k]
+                total += float(a[k]) * float(b[k])
             row.append(float(total))
         S.append(row)
     return S
