@@ -11,6 +11,13 @@ solution module named after both models, `first__second`, or by the module's fun
 compose).
 
 nan/inf in a result and an ArithmeticError raised for the same input are one outcome here.
+
+A model's evidence is only what the student does where the model is at work and nowhere else:
+an agreement that is a raise (nan/inf; for `match: returns`, any returned value) counts only
+when the student does not also raise a related exception (give nan/inf; return a wrong value)
+on a failing call that the model, and no other named model, does not explain. And a model is
+named only when the failing calls it leaves are accounted for: by another model or a generic
+cause of its own (a raise on one input form needs a form on which the student returns).
 """
 
 from __future__ import annotations
@@ -80,6 +87,16 @@ def same(a: Outcome, b: Outcome, tol: Tolerance) -> bool:
     return False
 
 
+def _related(shown: Outcome, other: Outcome, match: str) -> bool:
+    """Is the student's outcome `other`, on a call the model does not explain, the same kind of
+    thing as `shown`, where it agrees with the model? (Then `shown` tells nothing of the model.)"""
+    if isinstance(shown, Raised) and isinstance(other, Raised):
+        return shown.is_a(other.type) or other.is_a(shown.type) or non_finite(shown) and non_finite(other)
+    if match == "returns" and isinstance(shown, Returned):
+        return isinstance(other, Returned)
+    return non_finite(shown) and non_finite(other)
+
+
 def answered(e: Evidence) -> bool:
     return not isinstance(e.student, (TimedOut, Crashed))
 
@@ -106,6 +123,18 @@ class Profile:
     @property
     def strict(self) -> bool:
         return len(self.telling) >= MIN_EVIDENCE and len(self.exact) == len(self.telling)
+
+    def shown(self, calls: list[int], order: list[Evidence], tol: Tolerance, excused: set[int] | frozenset[int] = frozenset()) -> list[int]:
+        """Of `calls` (where the student agrees with the model), those that tell the model apart:
+        where the student's outcome is not also its outcome on a failing call where the model
+        returns and that neither the model (its value), nor what `excused` holds, nor a small
+        integer dtype explains."""
+        match = self.misconception.match
+        elsewhere = [e.student for e in order if e.index not in excused and e.index not in self.exact and fails(e, tol)
+                     and not small_int_dtype(e.call) and isinstance(out := self.outcomes.get(e.index), Returned)
+                     and not agrees(e.student, out, tol)]
+        by_index = {e.index: e for e in order}
+        return [i for i in calls if not any(_related(by_index[i].student, o, match) for o in elsewhere)]
 
 
 Run = Callable[[str, Evidence], Outcome]  # a model's outcome on a call, by the model's name
@@ -225,6 +254,8 @@ def _raising_form(raising: list[Evidence], everything: list[Evidence]) -> tuple[
         forms = input_forms(e.call)
         shared = {k: v for k, v in shared.items() if forms.get(k) == v}
     returned = [input_forms(e.call) for e in everything if isinstance(e.student, Returned)]
+    if not returned:  # a raise on every call is no input form's
+        return None
     keys = sorted(shared)
     for size in (1, 2):
         for group in combinations(keys, size):
@@ -299,7 +330,8 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
         chosen: Profile | None = None
         for name in m.models:
             p = profile(m, name, order, run, tol, stop_early=True)
-            if p.strict and (chosen is None or len(p.telling) > len(chosen.telling)):
+            if p.strict and len(p.shown(p.telling, order, tol)) >= MIN_EVIDENCE and (
+                    chosen is None or len(p.telling) > len(chosen.telling)):
                 chosen = p
         if chosen is not None:
             strict.append(_share(chosen, chosen.telling))
@@ -317,7 +349,7 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
     found = _with_cause(found, failing, order)  # what the strict ones leave may be generic causes'
     best = (len(failing & found.covered()), 1 if found.causes else 0, found.weight())
     for p in candidates:  # one model and a generic cause
-        if len(p.exact) < MIN_EVIDENCE or p.strict:
+        if p.strict or len(p.shown(sorted(p.exact), order, tol)) < MIN_EVIDENCE:
             continue
         rest = [by_index[i] for i in p.telling if i not in p.exact]
         causes = find_causes(rest, answers)
@@ -341,7 +373,16 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
         score = (len(failing & two.covered()), 2, two.weight())
         if score > best:
             found, best = two, score
-    return _with_cause(found, failing, order)
+    return _accounted(_with_cause(found, failing, order), failing, order)
+
+
+def _accounted(found: Explanation, failing: set[int], order: list[Evidence]) -> Explanation:
+    """The explanation, unless the student raises, on a call it leaves, where a named model
+    returns (a small integer dtype aside): then it names nothing."""
+    left = failing - found.covered()
+    raised = [e for e in order if e.index in left and isinstance(e.student, Raised) and not small_int_dtype(e.call)
+              and any(isinstance(s.profile.outcomes.get(e.index), Returned) for s in found.shares)]
+    return Explanation([]) if raised else found
 
 
 def _with_cause(found: Explanation, failing: set[int], order: list[Evidence]) -> Explanation:
@@ -399,7 +440,7 @@ def _pair(p: Profile, q: Profile, order: list[Evidence], run: Run, tol: Toleranc
             continue
         return None
     own = {k: calls[k] + shown[k] for k in calls}
-    if len(own["p"]) < MIN_EVIDENCE or len(own["q"]) < MIN_EVIDENCE:
+    if any(len(m.shown(own[k], order, tol, tp | tq)) < MIN_EVIDENCE for k, m in (("p", p), ("q", q))):
         return None
     exp = Explanation([Share(p, own["p"], said["p"]), Share(q, own["q"], said["q"])])
     if side:
