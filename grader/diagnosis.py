@@ -43,6 +43,7 @@ from .explain import (
     Share,
     explain,
     non_finite,
+    oversized_int,
     small_int_dtype,
 )
 from .outcome import Call, Outcome, Raised, Returned, TimedOut, run_trusted
@@ -212,9 +213,10 @@ def _name_cause(ex: Exercise, cause: Cause, shown_by: list[Evidence], render: Re
         return _name_generic(ex, {}, render, "raises", shown_by,
                              f"raised {error.describe()} {cause.where if e.call.visible else 'on one input form'} ({n}) {_where(ex, e)}", error=error)
     if cause.id == "non-finite":
-        got = fmt_outcome(e.student) if e.call.visible else "nan or inf"
+        got = _overflow_words(e.student) if e.call.visible else "nan or inf"
         return _name_generic(ex, {}, render, "non-finite", shown_by,
-                             f"returned {got} where the answer is finite ({n}) {_where(ex, e)}")
+                             f"returned {got} where the answer is finite ({n}) {_where(ex, e)}",
+                             **({"got": got} if e.call.visible else {}))
     dtype = small_int_dtype(e.call) or "integer"
     ctx = context(ex, e) if e.call.visible else hidden_context(ex, shown_by)
     ctx["dtype"] = dtype if e.call.visible else NOT_SHOWN
@@ -346,14 +348,22 @@ def _missing_return(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
     return None
 
 
+def _overflow_words(outcome: Outcome) -> str:
+    """The student's result in evidence text; an integer beyond a float's range said as such."""
+    if isinstance(outcome, Returned) and oversized_int(outcome.value):
+        return f"{outcome.value.text}, beyond a float's range (inf)"
+    return fmt_outcome(outcome)
+
+
 def _non_finite(wrong: list[Evidence], tol: Tolerance) -> tuple | None:
+    """nan or inf (or an integer beyond a float's range) where the answer is finite."""
     for e in wrong:
         s, r = (as_array(v) for v in _values(e))
-        if s is None or r is None or s.dtype.kind not in "fc" or not np.all(np.isfinite(r)):
+        if r is None or not np.all(np.isfinite(r)):
             continue
-        if not np.all(np.isfinite(s)):
-            got = fmt(_values(e)[0]) if e.call.visible else "nan or inf"
-            return "non-finite", f"returned {got} where the answer is finite", {"at": e}
+        if oversized_int(_values(e)[0]) or s is not None and s.dtype.kind in "fc" and not np.all(np.isfinite(s)):
+            got = _overflow_words(e.student) if e.call.visible else "nan or inf"
+            return "non-finite", f"returned {got} where the answer is finite", {"at": e, **({"got": got} if e.call.visible else {})}
     return None
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from .compare import Tolerance, as_array, same_outcome, same_value
 from .exercise import Misconception
 from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut
+from .sandbox.encoding import Opaque
 
 MIN_EVIDENCE = 2
 COMPOSE = "__"  # a declared composition of models a and b is the solution's function a__b (or b__a)
@@ -50,11 +51,19 @@ class Evidence:
         return self.call.outcome
 
 
+def oversized_int(value: object) -> bool:
+    """An integer too large to cross the sandbox's boundary (far beyond a float's range)."""
+    return isinstance(value, Opaque) and value.type_name == "int"
+
+
 def non_finite(outcome: Outcome) -> bool:
-    """A result with nan or inf in it, or an ArithmeticError (division by zero, overflow)."""
+    """A result with nan or inf in it, an integer beyond a float's range, or an ArithmeticError
+    (division by zero, overflow)."""
     if isinstance(outcome, Raised):
         return outcome.is_a("ArithmeticError")
     if isinstance(outcome, Returned):
+        if oversized_int(outcome.value):
+            return True
         a = as_array(outcome.value)
         if a is None or a.dtype.kind not in "fc":
             return False
@@ -128,11 +137,15 @@ class Profile:
         """Of `calls` (where the student agrees with the model), those that tell the model apart:
         where the student's outcome is not also its outcome on a failing call where the model
         returns and that neither the model (its value), nor what `excused` holds, nor a small
-        integer dtype explains."""
+        integer dtype explains; and, for a raise, where the student does not return a value on
+        a call where the model raises a related exception and the reference returns."""
         match = self.misconception.match
         elsewhere = [e.student for e in order if e.index not in excused and e.index not in self.exact and fails(e, tol)
                      and not small_int_dtype(e.call) and isinstance(out := self.outcomes.get(e.index), Returned)
                      and not agrees(e.student, out, tol)]
+        elsewhere += [out for e in order if e.index in self.telling and e.index not in self.exact
+                      and not small_int_dtype(e.call) and isinstance(e.student, Returned)
+                      and isinstance(e.reference, Returned) and isinstance(out := self.outcomes.get(e.index), Raised)]
         by_index = {e.index: e for e in order}
         return [i for i in calls if not any(_related(by_index[i].student, o, match) for o in elsewhere)]
 
@@ -344,12 +357,17 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
 
     profiles = [profile(m, name, order, run, tol) for m in misconceptions for name in m.models]
     candidates = [p for p in profiles if set(p.telling) & failing]
+    by_itself: dict[str, set[int]] = {}  # the calls some model of a misconception explains by itself
+    for p in profiles:
+        by_itself.setdefault(p.misconception.id, set()).update(p.exact)
     by_index = {e.index: e for e in order}
     answers = [e for e in order if answered(e)]
     found = _with_cause(found, failing, order)  # what the strict ones leave may be generic causes'
     best = (len(failing & found.covered()), 1 if found.causes else 0, found.weight())
-    for p in candidates:  # one model and a generic cause
-        if p.strict or len(p.shown(sorted(p.exact), order, tol)) < MIN_EVIDENCE:
+    for p in candidates:  # one model and a generic cause, shown on a call no other misconception explains
+        shown = p.shown(sorted(p.exact), order, tol)
+        others = set().union(*(calls for mid, calls in by_itself.items() if mid != p.misconception.id))
+        if p.strict or len(shown) < MIN_EVIDENCE or not set(shown) - others:
             continue
         rest = [by_index[i] for i in p.telling if i not in p.exact]
         causes = find_causes(rest, answers)
@@ -367,7 +385,7 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
     for p, q in combinations(candidates, 2):  # two models
         if p.misconception.id == q.misconception.id:
             continue
-        two = _pair(p, q, order, run, tol, declared, failing)
+        two = _pair(p, q, order, run, tol, declared, failing, by_itself)
         if two is None:
             continue
         score = (len(failing & two.covered()), 2, two.weight())
@@ -394,9 +412,11 @@ def _with_cause(found: Explanation, failing: set[int], order: list[Evidence]) ->
 
 
 def _pair(p: Profile, q: Profile, order: list[Evidence], run: Run, tol: Tolerance,
-          declared: Callable[[str, str], str | None], failing: set[int]) -> Explanation | None:
+          declared: Callable[[str, str], str | None], failing: set[int],
+          by_itself: dict[str, set[int]]) -> Explanation | None:
     """p and q together, when every call where either differs from the reference is theirs (or,
-    for a small integer dtype, that dtype's) and each shows itself on at least MIN_EVIDENCE calls."""
+    for a small integer dtype, that dtype's) and each shows itself on at least MIN_EVIDENCE calls
+    that no model of the other's misconception explains by itself."""
     tp, tq = set(p.telling), set(q.telling)
     composed = declared(p.model, q.model)
     calls: dict[str, list[int]] = {"p": [], "q": []}  # the calls each shows alone come first
@@ -440,8 +460,10 @@ def _pair(p: Profile, q: Profile, order: list[Evidence], run: Run, tol: Toleranc
             continue
         return None
     own = {k: calls[k] + shown[k] for k in calls}
-    if any(len(m.shown(own[k], order, tol, tp | tq)) < MIN_EVIDENCE for k, m in (("p", p), ("q", q))):
-        return None
+    for k, m, other in (("p", p, q), ("q", q, p)):
+        mine = [i for i in own[k] if i not in by_itself.get(other.misconception.id, set())]
+        if len(m.shown(mine, order, tol, tp | tq)) < MIN_EVIDENCE:
+            return None
     exp = Explanation([Share(p, own["p"], said["p"]), Share(q, own["q"], said["q"])])
     if side:
         dtypes = "/".join(sorted({small_int_dtype(by.call) or "" for by in order if by.index in side}))
