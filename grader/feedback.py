@@ -2,8 +2,11 @@
 misconception explanations.
 
 Teachers override any template by putting a file of the same name in `--templates DIR`.
-Student-controlled text (messages, output) is escaped for Markdown by the `md` filter; HTML
-templates (`*.html.j2`) are autoescaped.
+Markdown templates (`*.md.j2`, and the misconception texts of exercise files) escape every value
+they print for Markdown unless it is marked as Markdown already (`MdText`: the `markdown` filter
+for trusted Markdown such as a rendered explanation, and what the `md`, `code`, `block` and
+`join` filters return); a code span written around one value (`` `{{ x }}` ``) becomes that
+value through `code`. HTML templates (`*.html.j2`) are autoescaped.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import __version__
@@ -20,35 +24,109 @@ from .compare import fmt
 from .errors import GraderError
 from .pages import check_pictures, difference_at, md_html, value_html
 from .pictures import histogram
+from .text import safe_line
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+# what starts a block at the head of a line: a list item, a quote, a setext underline, a fence
+# a line's trailing spaces (a hard break) and blank lines (a new paragraph) are dropped
+_BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)*")
+_EDGE_LINES = re.compile(r"\A[ \t]*\n|\n[ \t]*\Z")  # and a first or last line that is blank
+_MD_LINE_START = re.compile(r"^([ \t]*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
 
 
-def md_escape(text: Any) -> str:
-    """Make untrusted text inert in Markdown: no HTML, no links, no emphasis, no table breaks."""
-    s = str(text)
+class MdText(str):
+    """Text that is Markdown already: a Markdown template prints it as it is."""
+
+    __slots__ = ()
+
+
+def md_escape(text: Any) -> MdText:
+    """Make untrusted text inert in Markdown: no HTML, no links, no emphasis, no table breaks, no
+    block (heading, list, quote, fence, setext underline) started at the head of a line."""
+    s = _EDGE_LINES.sub("", _BLANK_LINES.sub("\n", str(text)))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return MdText(_MD_LINE_START.sub(_line_start, s))
 
 
-def md_code(text: Any) -> str:
+def md_cell(text: Any) -> MdText:
+    """`md_escape` on one line, for a table cell (a newline would end the table's row)."""
+    return md_escape(" ".join(str(text).split("\n")))
+
+
+def _line_start(m: re.Match[str]) -> str:
+    mark = m.group(2)
+    return m.group(1) + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
+
+
+def md_value(value: Any) -> MdText:
+    """How a Markdown template prints a value: Markdown as it is, anything else escaped."""
+    return value if isinstance(value, MdText) else md_escape("" if value is None else value)
+
+
+def md_trusted(text: Any) -> MdText:
+    """Mark trusted text (a template's own, an explanation rendered already) as Markdown."""
+    return MdText(text)
+
+
+def md_join(items: Any, separator: str = "") -> MdText:
+    """`join` for Markdown templates: every item and the separator printed as `md_value` does."""
+    return MdText(md_value(separator).join(md_value(x) for x in items))
+
+
+def md_code(text: Any) -> MdText:
     """Inline code span that cannot be closed early by backticks in the text."""
     s = str(text).replace("\n", " ")
     ticks = max((len(m) for m in re.findall(r"`+", s)), default=0) + 1
     fence = "`" * ticks
-    pad = " " if s.startswith("`") or s.endswith("`") else ""
-    return f"{fence}{pad}{s}{pad}{fence}"
+    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""  # `` is no code span
+    return MdText(f"{fence}{pad}{s}{pad}{fence}")
 
 
-def md_block(text: Any) -> str:
+def md_block(text: Any) -> MdText:
     """Fenced block for multi-line untrusted output."""
     s = str(text)
     ticks = max((len(m) for m in re.findall(r"`{3,}", s)), default=2) + 1
-    return f"{'`' * ticks}text\n{s}\n{'`' * ticks}"
+    return MdText(f"{'`' * ticks}text\n{s}\n{'`' * ticks}")
 
 
-_MD_ESCAPED = re.compile(r"\\([\\`*_\[\]|#])")
+_CODE_SPAN = re.compile(r"(?<!`)`([^`\n]*\{\{[^`\n]*)`(?!`)")
+_EXPRESSION = re.compile(r"\{\{-?(.+?)-?\}\}")
+
+
+def code_spans(source: str) -> str:
+    """A template's code spans that hold values (`` `f({{ x }})` ``) rewritten as one value put
+    through `code`, so a value shows verbatim there and cannot close the span."""
+    def span(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if "{%" in inner or "{#" in inner:
+            return m.group(0)
+        parts, pos = [], 0
+        for e in _EXPRESSION.finditer(inner):
+            if e.start() > pos:
+                parts.append(_literal(inner[pos:e.start()]))
+            parts.append(f"({e.group(1)})")
+            pos = e.end()
+        if pos < len(inner):
+            parts.append(_literal(inner[pos:]))
+        return "{{ (" + " ~ ".join(parts) + ") | code }}"
+    return _CODE_SPAN.sub(span, source)
+
+
+def _literal(text: str) -> str:
+    """A Jinja string literal of `text` (Jinja reads its backslash escapes as Python does)."""
+    return '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+
+
+class CodeSpans(jinja2.ext.Extension):
+    """Applies `code_spans` to every template of an environment."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return code_spans(source)
+
+
+_MD_ESCAPED = re.compile(r"\\([\\`*_\[\]|#~\-+=>.)])")
 _FENCE = re.compile(r"^\s*`{3,}[a-z]*\s*$")
 
 
@@ -117,13 +195,23 @@ class Feedback:
             raise GraderError(f"{templates}: --templates must be a folder of Jinja2 templates")
         search.append(str(PACKAGE_TEMPLATES))
         # auto_reload off: a template is read once per process, not checked on disk at every render
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=_html_template, auto_reload=False,
-                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                      keep_trailing_newline=True)
-        # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals
-        self.exercise_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        for env in (self.env, self.exercise_env):
-            env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow)
+        options: dict[str, Any] = {"undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
+        loader = jinja2.FileSystemLoader(search)
+        # auto_reload off: a template is read once per process, not checked on disk at every render
+        self.env = jinja2.Environment(loader=loader, autoescape=_html_template, auto_reload=False,
+                                      keep_trailing_newline=True, **options)
+        # Markdown templates: every value printed escaped unless it is Markdown already
+        markdown = {"finalize": md_value, "extensions": [CodeSpans], **options}
+        self.md_env = jinja2.Environment(loader=loader, auto_reload=False, keep_trailing_newline=True, **markdown)
+        # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals;
+        # quiz questions (trusted values) are rendered as written, misconception texts escape values
+        self.exercise_env = SandboxedEnvironment(**options)
+        self.misconception_env = SandboxedEnvironment(**markdown)
+        for env in (self.env, self.md_env, self.exercise_env, self.misconception_env):
+            env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow, line=safe_line,
+                               markdown=md_trusted, plain=plain_text, cell=md_cell)
+        for env in (self.md_env, self.misconception_env):
+            env.filters["join"] = md_join
         self.env.filters.update(md_html=md_html, value=value_html)
         self.env.globals.update(check_pictures=check_pictures, difference_at=difference_at, histogram=histogram,
                                 version=__version__)
@@ -146,19 +234,20 @@ class Feedback:
         try:
             template = self._compiled.get(source)
             if template is None:
-                template = self._compiled[source] = self.exercise_env.from_string(source)
+                template = self._compiled[source] = self.misconception_env.from_string(source)
             return template.render(context).strip()
         except jinja2.TemplateError as e:
             return f"(feedback template error: {type(e).__name__}: {e})"
 
     def generic(self, misconception_id: str, context: dict[str, Any]) -> str:
-        return self.env.get_template(f"generic/{misconception_id}.md.j2").render(context).strip()
+        return self.md_env.get_template(f"generic/{misconception_id}.md.j2").render(context).strip()
 
     # ------------------------------------------------------------ documents
 
     def render(self, name: str, **context: Any) -> str:
         try:
-            return self.env.get_template(name).render(**context)
+            env = self.md_env if name.endswith(".md.j2") else self.env
+            return env.get_template(name).render(**context)
         except jinja2.TemplateError as e:
             raise GraderError(f"template {name}: {e}") from None
 

@@ -20,7 +20,7 @@ from .errors import SubmissionError
 from .exercise import Exercise
 from .lms_names import PLATFORM_TITLES, download_owners
 from .notebooks import notebook_place, notebook_source
-from .text import safe
+from .text import safe, safe_line
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -142,7 +142,7 @@ def load_submission(path: str | Path, platform: bool = False) -> Submission:
             problems.append(f"{GRADESCOPE_METADATA}: cannot be read ({e.strerror}); identity unknown")
         meta = _gradescope_meta(data, problems) if data is not None else {}
         sid = str(meta.get("sid") or meta.get("email") or sub.id)  # the roster's id, else the e-mail
-        return dataclasses.replace(sub, id=safe(sid, 200), problems=tuple(problems),
+        return dataclasses.replace(sub, id=safe_line(sid, 200), problems=tuple(problems),
                                    meta=tuple({**dict(sub.meta), **meta}.items()))
     if path.is_file():
         if path.suffix in (".py", ".ipynb"):
@@ -277,7 +277,7 @@ def build_submission(sid: str, path: Path, entries: list[Entry], problems: list[
         problems.append(f"{safe(path.name, 100)} holds the files of {len(owners)} students of a {platforms} download "
                         f"({safe(shown, 200)}); they are graded here as one student: grade {safe(path.name, 100)} "
                         "itself as the class")
-    return Submission(safe(sid, 200), path, tuple(files), tuple(answers), tuple(problems), tuple(meta.items()))
+    return Submission(safe_line(sid, 200), path, tuple(files), tuple(answers), tuple(problems), tuple(meta.items()))
 
 
 

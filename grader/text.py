@@ -14,16 +14,26 @@ import dataclasses
 import re
 from typing import Any
 
-# C0 controls but tab and newline; DEL and the C1 controls; lone surrogates; the bidirectional
-# embeddings, overrides and isolates; the line and paragraph separators; XML's two non-characters.
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2028\u2029"
-                    "\u2066-\u2069\ufffe\uffff]")
+# C0 controls but tab and newline; DEL and the C1 controls; lone surrogates; the line and
+# paragraph separators; XML's two non-characters; and what a reader cannot see or tells from a
+# plain space: every format character (Unicode category Cf: bidirectional marks, embeddings,
+# overrides and isolates, zero-width spaces and joiners, the byte order mark, tags), every space
+# but U+0020 (category Zs), and the rest of the default-ignorable code points (soft hyphen,
+# Hangul fillers, variation selectors, the Mongolian vowel separator).
+_INVISIBLE = ("\u00a0\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u1680"
+              "\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u202a-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f"
+              "\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+              "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\ufffe\uffff" + _INVISIBLE + "]")
+_LINE_BREAKS = re.compile("[\t\n\r]")  # what an id (one line: a summary row, a heading) may not hold either
 CUT = "… [{more:,} more characters not shown]"
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def safe(text: Any, limit: int | None = None) -> str:
@@ -40,6 +50,23 @@ def safe(text: Any, limit: int | None = None) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return UNSAFE.sub(_escape, text) + cut
+
+
+def safe_line(text: Any, limit: int | None = None) -> str:
+    """`text` made `safe` for one line: newlines, tabs and carriage returns escaped too, and
+    leading or trailing whitespace shown as `\\x20` (two ids that differ only there stay
+    visibly different)."""
+    text = text if type(text) is str else safe(text)
+    text = safe(_LINE_BREAKS.sub(_escape, text), limit)
+    core = text.strip(" ")
+    if core == text:
+        return text
+    start = text.index(core) if core else len(text)
+    return _spaces(text[:start]) + core + _spaces(text[start + len(core):])
+
+
+def _spaces(text: str) -> str:
+    return "\\x20" * len(text)
 
 
 def is_safe(text: str) -> bool:
