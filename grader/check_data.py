@@ -20,6 +20,7 @@ from .outcome import Call, Outcome, Returned, run_trusted
 from .results import CheckResult
 from .text import safe
 
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}  # how kept numbers name them (null: nan)
 MAX_KEPT = 400  # elements of one array kept with a check (results are stored in the gradebook)
 TEXT_LIMIT = 300  # characters of a value's text kept
 
@@ -34,16 +35,21 @@ def kept(value: Any) -> dict[str, Any]:
     if a.size <= MAX_KEPT:
         with np.errstate(all="ignore"):
             f = a.astype(float)
-        # JSON has no nan or inf: a number that is not finite is kept as null
+        # strict JSON has no nan or inf: a number that is not finite is kept as its name, a string
         if f.ndim:
             held = f.astype(object)
-            held[~np.isfinite(f)] = None
+            bad = ~np.isfinite(f)
+            held[bad] = [_non_finite_name(x) for x in f[bad]]
             out["values"] = held.tolist()
         else:
-            out["values"] = float(f) if math.isfinite(float(f)) else None
+            out["values"] = float(f) if math.isfinite(float(f)) else _non_finite_name(float(f))
         if _integers(value, a):
             out["integers"] = True
     return out
+
+
+def _non_finite_name(x: float) -> str:
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
 def _integers(value: Any, a: np.ndarray) -> bool:
@@ -98,15 +104,24 @@ def check_data(ex: Exercise, calls: Sequence[Call], checks: Iterable[CheckResult
 
 
 def values(kept_value: Mapping[str, Any] | None) -> np.ndarray | None:
-    """The kept numbers as an array (nan where a number was not finite), or None."""
+    """The kept numbers as an array (inf, -inf and nan where they were; null, as older results
+    keep a number that is not finite, is nan), or None."""
     if not kept_value or "values" not in kept_value:
         return None
     try:
         a = np.asarray(kept_value["values"], dtype=object)
-        a = np.where(a == None, np.nan, a).astype(float)  # noqa: E711  (elementwise: null is nan)
-    except (TypeError, ValueError):
+        a = np.vectorize(_number, otypes=[float])(a) if a.size else a.astype(float)
+    except (TypeError, ValueError, KeyError):
         return None
     return a if list(a.shape) == list(kept_value.get("shape", a.shape)) else None
+
+
+def _number(x: Any) -> float:
+    if x is None:
+        return math.nan
+    if isinstance(x, str):
+        return NON_FINITE[x]
+    return float(x)
 
 
 def first_difference(got: np.ndarray | None, expected: np.ndarray | None, tol: Tolerance) -> tuple[int, ...] | None:

@@ -141,6 +141,14 @@ class ClassReport:
         self.students.append(Student(result.id, str(meta.get("name") or ""), result.score, result.max_score, page,
                                      {ex.id: ex.status for ex in result.exercises}, problems))
 
+    def move(self, sid: str, page: str) -> None:
+        """The pages of student `sid` are now at `page`."""
+        for s in self.students:
+            if s.id == sid:
+                s.page = page
+        for seen in self.misconceptions.values():
+            seen["students"] = [(who, page if who == sid else where) for who, where in seen["students"]]
+
     def context(self, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
         n = len(self.students)
         percents = [s.percent for s in self.students]

@@ -48,9 +48,13 @@ class Picture:
 
 
 def num(x: float, digits: int = 3) -> str:
-    """A number for a label: at most `digits` decimals, no trailing zeros."""
+    """A number for a label: at most `digits` decimals, no trailing zeros; from a million on,
+    three significant digits and a power of ten (`1.23e308`)."""
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("∞" if x > 0 else "−∞")
+    if abs(x) >= 1e6:
+        mantissa, _, exponent = f"{x:.3g}".partition("e")
+        return f"{mantissa}e{int(exponent)}".replace("-", "−")
     text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text.replace("-", "−")
 
@@ -138,6 +142,14 @@ def plane(vectors: Sequence[np.ndarray]) -> tuple[np.ndarray, bool]:
     return B, exact
 
 
+def _length(v: np.ndarray) -> float:
+    """A vector's length, without overflow when its squares would pass the largest float."""
+    size = float(np.max(np.abs(v))) if v.size else 0.0
+    if 1e150 < size < math.inf or 0 < size < 1e-150:
+        return size * float(np.linalg.norm(v / size))
+    return float(np.linalg.norm(v))
+
+
 def _vector_text(v: np.ndarray) -> str:
     if v.size > 6:
         return f"({v.size} numbers)"
@@ -147,7 +159,11 @@ def _vector_text(v: np.ndarray) -> str:
 def arrows(named: Sequence[tuple[str, np.ndarray]], unit_circle: bool = False, angle_between: bool = True) -> Picture:
     """Vectors as arrows from the origin, with their lengths, and the angle between the first two."""
     d = len(named[0][1])
-    vecs = [np.asarray(v, dtype=float) for _, v in named]
+    raw = [np.asarray(v, dtype=float) for _, v in named]
+    size = max((float(np.max(np.abs(v))) for v in raw if v.size), default=0.0)
+    unit = size if 1e100 < size < math.inf else 1.0  # huge numbers are drawn in units of the largest
+    unit_circle = unit_circle and unit == 1.0
+    vecs = [v / unit for v in raw]
     if d == 1:
         points = [np.array([v[0], 0.0]) for v in vecs]
         note, exact = "One-dimensional vectors, drawn on a line.", True
@@ -160,11 +176,15 @@ def arrows(named: Sequence[tuple[str, np.ndarray]], unit_circle: bool = False, a
         note = (f"{d}-dimensional vectors, drawn in the plane through {first} and {second}"
                 + (": their lengths and the angle between them are exact." if exact else
                    "; a vector outside that plane is drawn as its shadow in it."))
-    lengths = [float(np.linalg.norm(v)) for v in vecs]
+    scaled = [_length(v) for v in vecs]
+    lengths = [n * unit for n in scaled]
     angle = cos = None
-    if angle_between and len(vecs) >= 2 and lengths[0] > 0 and lengths[1] > 0:
-        cos = float(np.clip(vecs[0] @ vecs[1] / (lengths[0] * lengths[1]), -1.0, 1.0))
-        angle = math.degrees(math.acos(cos))
+    if angle_between and len(vecs) >= 2 and 0 < scaled[0] < math.inf and 0 < scaled[1] < math.inf:
+        with np.errstate(all="ignore"):
+            ratio = float(vecs[0] @ vecs[1] / (scaled[0] * scaled[1]))
+        if math.isfinite(ratio):  # else no angle is drawn or named
+            cos = float(np.clip(ratio, -1.0, 1.0))
+            angle = math.degrees(math.acos(cos))
     # the drawing: a box around the origin and every tip, one scale for both axes
     xs = [0.0] + [float(p[0]) for p in points] + ([-1.0, 1.0] if unit_circle else [])
     ys = [0.0] + [float(p[1]) for p in points] + ([-1.0, 1.0] if unit_circle else [])
@@ -282,7 +302,7 @@ def heatmaps(expected: np.ndarray, got: np.ndarray | None, got_text: str = "") -
         label += f", yours {got.shape[0]}×{got.shape[1]}" + (" (the transpose)" if transposed else "")
     svg = Svg(width, height, label, class_="picture heatmaps", data_low=f"{lo:.6g}", data_high=f"{hi:.6g}",
               data_transposed="true" if transposed else "false")
-    span = float(np.nanmax(np.abs(diff))) if diff is not None and np.isfinite(diff).any() else 1.0
+    span = float(np.abs(diff[np.isfinite(diff)]).max()) if diff is not None and np.isfinite(diff).any() else 1.0
     span = span or 1.0
     x = gap
     for (title, m, role), w in zip(panels, widths, strict=True):
@@ -290,10 +310,10 @@ def heatmaps(expected: np.ndarray, got: np.ndarray | None, got_text: str = "") -
         svg.add("text", title + shape, x=f"{x:.1f}", y=f"{top - 10:.1f}", class_="panel-title")
         if role == "difference":
             def colour(v: float) -> tuple[int, int, int]:
-                return _ramp(_RDBU, 0.5 + 0.5 * v / span) if math.isfinite(v) else (255, 255, 255)
+                return (255, 255, 255) if math.isnan(v) else _ramp(_RDBU, 0.5 + 0.5 * v / span)  # ±inf: an end
         else:
             def colour(v: float) -> tuple[int, int, int]:
-                return _ramp(_BLUES, (v - lo) / (hi - lo)) if math.isfinite(v) else (255, 255, 255)
+                return (255, 255, 255) if math.isnan(v) else _ramp(_BLUES, (v - lo) / (hi - lo))
         _heatmap(svg, m, x, top, cell, colour, role, shown)
         if transposed and role == "got":
             svg.add("text", "rows ⇄ columns", x=f"{x:.1f}", y=f"{top + m.shape[0] * cell + 16:.1f}", class_="warning")
@@ -305,7 +325,8 @@ def heatmaps(expected: np.ndarray, got: np.ndarray | None, got_text: str = "") -
                 fill=_hex(_ramp(_BLUES, k / 39)))
     svg.add("text", num(lo), x=f"{gap:.1f}", y=f"{ly + 22:.1f}", class_="scale")
     svg.add("text", num(hi), x=f"{gap + 160:.1f}", y=f"{ly + 22:.1f}", class_="scale", text_anchor="end")
-    svg.add("text", "one scale for expected and yours", x=f"{gap + 170:.1f}", y=f"{ly + 9:.1f}", class_="note")
+    svg.add("text", "one scale for expected and yours" if len(panels) > 1 else "the colour scale", x=f"{gap + 170:.1f}",
+            y=f"{ly + 9:.1f}", class_="note")
     if transposed:
         caption = (f"Your result is the expected matrix with rows and columns swapped: shape {got.shape[0]}×{got.shape[1]}"  # type: ignore[union-attr]
                    f" where {expected.shape[0]}×{expected.shape[1]} is due." if not same else
@@ -471,14 +492,17 @@ def _dot_picture(first: tuple[str, np.ndarray], second: tuple[str, np.ndarray], 
     """Two vectors as arrows; the caption ties the number due to their lengths and angle."""
     pic = arrows([first, second])
     (n, a), (m, b) = first, second
-    la, lb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    la, lb = _length(a), _length(b)
     dot = float(a @ b)
+    if not math.isfinite(dot):  # squares past the largest float: the product of the scaled vectors
+        ma, mb = (float(np.max(np.abs(v))) or 1.0 for v in (a, b))
+        dot = float((a / ma) @ (b / mb)) * ma * mb
     words = [pic.caption] if pic.caption else []
     if la == 0 or lb == 0:
         zero = n if la == 0 else m
         words.append(f"{zero} is the zero vector: it has no direction, so the angle between {n} and {m} "
                      f"(and their cosine) is not defined.")
-    else:
+    elif 'data-angle="' in pic.svg and math.isfinite(dot):  # the angle is drawn: the caption may use it
         cos = dot / (la * lb)
         if math.isclose(expected, dot, rel_tol=1e-5, abs_tol=1e-8):
             words.append(f"{n}·{m} = ‖{n}‖ ‖{m}‖ cos θ = {num(la)} × {num(lb)} × {num(cos, 4)} = {num(dot, 4)}.")
@@ -488,7 +512,13 @@ def _dot_picture(first: tuple[str, np.ndarray], second: tuple[str, np.ndarray], 
 
 
 def pictures(data: Mapping[str, Any] | None) -> list[Picture]:
-    """The pictures that explain a failing check, chosen from the shapes of its numbers."""
+    """The pictures that explain a failing check, chosen from the shapes of its numbers (a
+    number that overflows in the drawing's arithmetic is inf there, not a warning)."""
+    with np.errstate(all="ignore"):
+        return _pictures(data)
+
+
+def _pictures(data: Mapping[str, Any] | None) -> list[Picture]:
     if not data:
         return []
     exp_v, got_v = data.get("expected") or {}, data.get("got") or {}

@@ -7,10 +7,13 @@ memory; the output is assembled in submission order at the end.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -44,6 +47,7 @@ class RunReport:
         self.small: dict[int, SubmissionResult] = {}  # kept whole only for a small, pretty JSON document
         self.layers: list[str] | None = None  # the layers every sandbox of the run had
         self.class_report = ClassReport()  # with feedback_dir: the tallies of index.html
+        self.names = PageNames(folds_names(feedback_dir)) if feedback_dir is not None else PageNames()
 
     def add(self, index: int, result: SubmissionResult, as_json: str | None = None) -> None:
         """Spool one result; `as_json`, if given, is json.dumps(result.to_dict()) already made."""
@@ -52,7 +56,8 @@ class RunReport:
         if result.sandbox:
             self.layers = list(result.sandbox) if self.layers is None else [x for x in self.layers if x in result.sandbox]
         if self.feedback_dir is not None:
-            self.class_report.add(result, write_pages(self.feedback, self.feedback_dir, result))
+            self.class_report.add(result, write_pages(self.feedback, self.feedback_dir, result, self.names,
+                                                      self.class_report))
         if self.fmt in ("json", "junit"):
             if self.fmt == "json" and len(self.ids) <= PRETTY_UP_TO:
                 self.small[index] = result
@@ -107,13 +112,96 @@ class RunReport:
         shutil.rmtree(self.spool, ignore_errors=True)
 
 
-def write_pages(feedback: Feedback, folder: Path, result: SubmissionResult) -> str:
-    """Write a student's Markdown and HTML feedback into `folder`; the HTML page's name."""
+def write_pages(feedback: Feedback, folder: Path, result: SubmissionResult, names: PageNames | None = None,
+                tallies: ClassReport | None = None) -> str:
+    """Write a student's Markdown and HTML feedback into `folder`; the HTML page's name. With
+    `names`, the name is unique in the folder (see PageNames); a page it moves is moved in
+    `tallies` too."""
     name = feedback_name(result)
+    if names is not None:
+        name, moved = names.claim(result.id, name)
+        if moved is not None:
+            other, old, new = moved
+            for suffix in (".md", ".html"):
+                old_path, new_path = folder / _stem(old, suffix), folder / _stem(new, suffix)
+                if old_path.exists():
+                    old_path.replace(new_path)
+            if tallies is not None:
+                tallies.move(other, page_name(new))
     _atomic_write(folder / name, feedback.render("submission.md.j2", sub=result))
     page = page_name(name)
     _atomic_write(folder / page, feedback.html_page(result))
     return page
+
+
+def _stem(name: str, suffix: str) -> str:
+    return name if suffix == ".md" else page_name(name)
+
+
+RESERVED = ("index",)  # the class report's name
+
+
+class PageNames:
+    """Unique feedback file names in one folder, whatever order the results come in.
+
+    With `fold` (a file system that folds case or Unicode normalization, where `Ada.md` and
+    `ada.md` are one file), names are compared folded. `index` is the class report's, never a
+    student's. When two students want one name, the name an LMS upload reads (a Canvas or Moodle
+    download's) goes before a folder's `<id>.md`, then the smaller id; the other student gets
+    `<name>-<12 hex digits of the SHA-256 of its id>.md`, moving its pages if they were written
+    already."""
+
+    def __init__(self, fold: bool = True) -> None:
+        self.fold = fold
+        self.owners: dict[str, tuple[bool, str]] = {}  # compared name -> (a folder's own name, id)
+        self.names: dict[str, str] = {}  # id -> its file name
+
+    def _key(self, name: str) -> str:
+        return unicodedata.normalize("NFC", name).casefold() if self.fold else name
+
+    def claim(self, sid: str, wanted: str) -> tuple[str, tuple[str, str, str] | None]:
+        """The name for `sid`, and (other id, its old name, its new name) if another student's
+        pages move to make room."""
+        rank = (wanted == f"{sid}.md", sid)
+        owner = self.owners.get(self._key(wanted))
+        if _fold(wanted).removesuffix(".md") in RESERVED or (owner is not None and owner[1] != sid and owner < rank):
+            return self._take(rank, _suffixed(wanted, sid)), None
+        moved = None
+        if owner is not None and owner[1] != sid:  # it had the name and goes after: it moves aside
+            old = self.names[owner[1]]
+            del self.owners[self._key(wanted)]
+            moved = (owner[1], old, self._take(owner, _suffixed(old, owner[1])))
+        return self._take(rank, wanted), moved
+
+    def _take(self, rank: tuple[bool, str], name: str) -> str:
+        while self.owners.get(self._key(name), rank)[1] != rank[1]:
+            name = _suffixed(name, name)  # a suffixed name taken as another's own: suffix again
+        self.owners[self._key(name)] = rank
+        self.names[rank[1]] = name
+        return name
+
+
+def folds_names(folder: Path) -> bool:
+    """Whether the file system of `folder` takes two spellings of a name as one file, in case
+    (`A`, `a`) or in Unicode normalization (`é` in one code point or two): a probe file is made
+    and looked up both other ways."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=".grader-probe-A\u00e9-")
+    os.close(fd)
+    try:
+        name = Path(probe).name
+        others = (name.replace("A", "a"), unicodedata.normalize("NFD", name))
+        return any((folder / other).exists() for other in others)
+    finally:
+        Path(probe).unlink(missing_ok=True)
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _suffixed(name: str, sid: str) -> str:
+    return f"{name.removesuffix('.md')}-{hashlib.sha256(sid.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}.md"
 
 
 def class_report(feedback: Feedback, results: Iterable[SubmissionResult], run: dict[str, str],
@@ -121,8 +209,10 @@ def class_report(feedback: Feedback, results: Iterable[SubmissionResult], run: d
     """The class report's HTML; with `feedback_dir`, every student's pages are written there too
     (and the report links to them)."""
     tallies = ClassReport()
+    names = PageNames(folds_names(feedback_dir)) if feedback_dir is not None else PageNames()
     for result in results:
-        tallies.add(result, write_pages(feedback, feedback_dir, result) if feedback_dir is not None else None)
+        page = write_pages(feedback, feedback_dir, result, names, tallies) if feedback_dir is not None else None
+        tallies.add(result, page)
     return feedback.class_report(tallies.context(run))
 
 
