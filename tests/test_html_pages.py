@@ -22,6 +22,10 @@ import numpy as np
 import pytest
 from browser import Browser, available
 
+from grader.feedback import Feedback
+from grader.report import RunReport
+from grader.results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult
+
 from conftest import EXAMPLES, grade
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs Chromium at /usr/bin/chromium (apt-get install chromium)")
@@ -240,3 +244,36 @@ def test_screenshots(rendered: dict, browser: Browser, tmp_path: Path) -> None:
 def test_a_phone_sized_window_needs_no_sideways_scroll(rendered: dict, browser: Browser) -> None:
     page = browser.open(rendered["pages"] / "carla.html", 380, 800)
     assert page.js("document.documentElement.scrollWidth") <= 380
+
+
+def _long_text_class(folder: Path) -> None:
+    """Pages and a report for students whose texts have no place to break: an exception message
+    of 200 000 characters, a 200-character name, a 240-character file name."""
+    feedback = Feedback.shared()
+    long_name = "N" * 200
+    subs = []
+    for sid, message, file in (("ada", "short", "similarity.py"), (long_name, "E" * 200_000, "f" * 237 + ".py")):
+        checks = (CheckResult("one", "failed", 0.0, 1.0, "visible", message), CheckResult("two", "passed", 1.0, 1.0, "visible"))
+        exercises = tuple(ExerciseResult(ex_id, "An exercise", "failed", 1.0, 2.0, checks,
+                                         (Diagnosis("raises", "An exception", "ev", "You raised " + message),),
+                                         file=file, message=message) for ex_id in ("dot-product", "softmax"))
+        subs.append(SubmissionResult(sid, "p", exercises, stdout=message, meta=(("name", long_name),)))
+    report = RunReport([s.id for s in subs], "json", feedback, folder)
+    for i, sub in enumerate(subs):
+        report.add(i, sub)
+    with open(folder / "out.json", "w") as out:
+        report.write(out)
+    report.close()
+
+
+def test_long_unbroken_text_never_widens_a_page(browser: Browser, tmp_path: Path) -> None:
+    _long_text_class(tmp_path)
+    for name in ("N" * 200 + ".html", "ada.html", "index.html"):
+        for width in (380, 900):
+            page = browser.open(tmp_path / name, width, 800)
+            _clean(page)
+            assert page.js("document.documentElement.scrollWidth") <= width, (name, width)
+    page = browser.open(tmp_path / "index.html", 900, 800)
+    widths = page.js("[...document.querySelectorAll('#students th.ex')].map(th => th.getBoundingClientRect().width)")
+    assert widths and min(widths) >= page.js("(() => { const c = document.querySelector('#students th.ex code');"
+                                             " return c.scrollWidth; })()")  # an exercise's id is never broken
