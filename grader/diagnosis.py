@@ -2,7 +2,8 @@
 
 Exercise-specific models come first (grader/explain.py): a model explains the student when the
 student agrees with it on every recorded call where the model disagrees with the reference (at
-least two such calls); failing that, two models with calls of their own, or one model and a
+least two such calls that tell it apart: a raise or nan/inf the student also gives where the
+model returns is none); failing that, two models with calls of their own, or one model and a
 generic cause for the calls it leaves (nan/inf, a raise on one input form, a small integer
 dtype). Generic detectors (grader/templates/generic/) then look only at the calls nothing named
 explains. When nothing explains a failure, the result is an observation, not a name.

@@ -15,9 +15,12 @@ nan/inf in a result and an ArithmeticError raised for the same input are one out
 A model's evidence is only what the student does where the model is at work and nowhere else:
 an agreement that is a raise (nan/inf; for `match: returns`, any returned value) counts only
 when the student does not also raise a related exception (give nan/inf; return a wrong value)
-on a failing call that the model, and no other named model, does not explain. And a model is
-named only when the failing calls it leaves are accounted for: by another model or a generic
-cause of its own (a raise on one input form needs a form on which the student returns).
+on a failing call where the model returns and no other named model explains it, nor return a
+value where the model raises and the reference returns. A pair's model shows itself on calls
+no model of the other misconception explains alone; a model with a generic cause, on a call
+no other misconception's model with a cause explains. A model is not named when the student
+raises, on a call the explanation leaves, where the model returns; a raise on every call is
+no input form's cause.
 """
 
 from __future__ import annotations
@@ -364,10 +367,9 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
     answers = [e for e in order if answered(e)]
     found = _with_cause(found, failing, order)  # what the strict ones leave may be generic causes'
     best = (len(failing & found.covered()), 1 if found.causes else 0, found.weight())
-    for p in candidates:  # one model and a generic cause, shown on a call no other misconception explains
-        shown = p.shown(sorted(p.exact), order, tol)
-        others = set().union(*(calls for mid, calls in by_itself.items() if mid != p.misconception.id))
-        if p.strict or len(shown) < MIN_EVIDENCE or not set(shown) - others:
+    viable: list[tuple[Profile, Explanation]] = []
+    for p in candidates:  # one model and a generic cause
+        if p.strict or len(p.shown(sorted(p.exact), order, tol)) < MIN_EVIDENCE:
             continue
         rest = [by_index[i] for i in p.telling if i not in p.exact]
         causes = find_causes(rest, answers)
@@ -378,9 +380,11 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
             extra = [i for i in sorted(failing - taken) if fits(cause, by_index[i])]
             taken.update(extra)
             causes[n] = replace(cause, calls=cause.calls + tuple(extra))
-        exp = Explanation([_share(p, [i for i in p.telling if i in p.exact])], causes)
+        viable.append((p, Explanation([_share(p, [i for i in p.telling if i in p.exact])], causes)))
+    for p, exp in viable:  # each shown on a call that no other misconception's model does with a cause
+        others = {i for q, _ in viable if q.misconception.id != p.misconception.id for i in q.exact}
         score = (len(failing & exp.covered()), 1, exp.weight())
-        if score > best:
+        if set(p.shown(sorted(p.exact), order, tol)) - others and score > best:
             found, best = exp, score
     for p, q in combinations(candidates, 2):  # two models
         if p.misconception.id == q.misconception.id:

@@ -91,6 +91,30 @@ def _genuine(ex_id: str, calls: list[Call]) -> set[str]:
             if all(agrees(c.outcome, o, tol) for c, o in zip(calls, outs, strict=True))}
 
 
+def _raises_of(outcomes: list[Outcome], reference: list[Outcome]) -> dict[int, Raised]:
+    """The calls where the outcome is a raise and the reference's is not."""
+    return {i: o for i, (o, r) in enumerate(zip(outcomes, reference, strict=True))
+            if isinstance(o, Raised) and not isinstance(r, Raised)}
+
+
+def _raising_like(ex_id: str, calls: list[Call], base: str | None) -> set[str]:
+    """The misconceptions one of whose models raises, on every call where it raises, what the
+    student raises, where the student's other raises are the base model's: the student raises
+    exactly where that model and the base do (as two mistakes at once would)."""
+    ex = _exercise(ex_id)
+    reference = [run_trusted(ex.solution().reference, args, kwargs) for _, _, args, kwargs in _cases(ex_id)]
+    student = _raises_of([c.outcome for c in calls], reference)
+    by_base = _raises_of(_model_outcomes(ex_id)[next((m.id, base) for m in ex.misconceptions if base in m.models)]
+                         if base else reference, reference)
+    like = set()
+    for (mid, _), outs in _model_outcomes(ex_id).items():
+        model = _raises_of(outs, reference)
+        if model and all(i in student and (student[i].is_a(o.type) or o.is_a(student[i].type)) for i, o in model.items()) \
+                and set(student) - set(model) <= set(by_base):
+            like.add(mid)
+    return like
+
+
 def _record_raising(ex_id: str, base: Callable[..., Any], error: type[Exception],
                     picked: Callable[[int], bool]) -> list[Call]:
     """The recorded calls of `base` raising `error` on the picked cases (and only on those)."""
@@ -131,13 +155,14 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @given(raising_students())
 def test_a_student_that_raises_gets_no_name_a_model_does_not_genuinely_earn(drawn):
     """The reference or a model, raising on every call, one input form's calls or a random
-    subset: named at most as its own model's misconception or one whose model it is."""
+    subset: named at most as its own model's misconception, one whose model it is, or one whose
+    model raises exactly where the student raises and the base model does not."""
     ex_id, base_name, error, how, picked = drawn
     ex = _exercise(ex_id)
     sol = ex.solution()
     base = sol.reference if base_name is None else sol.models[base_name]
     calls = _record_raising(ex_id, base, error, picked.__contains__)
-    allowed = _genuine(ex_id, calls)
+    allowed = _genuine(ex_id, calls) | _raising_like(ex_id, calls, base_name)
     if base_name is not None:
         allowed |= {m.id for m in ex.misconceptions if base_name in m.models}
     named = _specific(ex_id, calls)
