@@ -190,6 +190,18 @@ def test_an_id_is_one_printable_line(raw: str) -> None:
     assert summary.rstrip("\n").count("\n") == 0
 
 
+@settings(max_examples=40, deadline=None)
+@given(hostile)
+def test_terminal_details_start_no_line_of_their_own(value: str) -> None:
+    """In the details after the summary rows, a message's further lines stay indented: only the
+    student's header and each exercise's row start at the margin."""
+    ex = _exercise(value)
+    sub = SubmissionResult(safe_line(value), "p", (ex,), warnings=(value,))
+    text = FEEDBACK.render("details.txt.j2", sub=sub, max_checks=2)
+    margin = [line for line in text.splitlines() if line and not line[0].isspace()]
+    assert len(margin) == 2 and margin[0].startswith("── ") and margin[1].startswith("dot-product: "), text
+
+
 @given(st.text(min_size=1, max_size=20), st.sampled_from([" ", "  ", "\t", "\u3000", "\u00a0"]))
 def test_ids_that_differ_only_by_surrounding_space_look_different(name: str, space: str) -> None:
     assert safe_line(space + name) != safe_line(name) != safe_line(name + space)
