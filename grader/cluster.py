@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -62,6 +63,7 @@ TEMPLATES = "templates"
 # ---------------------------------------------------------------------------- in a Dask worker
 
 _COURSES: dict[str, Path] = {}  # plugin name -> where its files were written in this worker
+_STALE: list[Path] = []  # courses whose plugin was removed while a session graded from them
 _ONE_SESSION = threading.Lock()  # a worker process runs one grading session at a time (its sandbox pool)
 _FROZEN = False
 _UNISOLATED: str | None = None  # why this worker's sandboxes cannot contain student code ("" if they can)
@@ -84,8 +86,15 @@ class CoursePlugin(WorkerPlugin):
 
     def teardown(self, worker: Any) -> None:
         folder = _COURSES.pop(self.name, None)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder is None:
+            return
+        if _ONE_SESSION.acquire(blocking=False):
+            try:
+                shutil.rmtree(folder, ignore_errors=True)
+            finally:
+                _ONE_SESSION.release()
+        else:
+            _STALE.append(folder)  # a session grades from it now: removed when that session ends
 
 
 def _refuse_unisolated(unsafe: bool) -> None:
@@ -108,15 +117,20 @@ def grade_chunk(course: str, exercise_files: list[str], submissions: list[Submis
     if mine != version:
         raise GraderError(f"the Dask worker on {socket.gethostname()} runs grader {mine}, the client {version}: "
                           "install the same grader on every worker")
-    folder = _COURSES.get(course)
-    if folder is None:
-        raise GraderError(f"a Dask worker has no copy of the course ({course}): its plugin did not run there")
-    exercises = [load_exercise(folder / COURSE / rel) for rel in exercise_files]
-    templates = folder / TEMPLATES
-    options = dataclasses.replace(options, jobs=1, templates=templates if templates.is_dir() else None)
     with _ONE_SESSION:
-        _refuse_unisolated(unsafe)
-        results = run_session(exercises, submissions, options)
+        try:
+            folder = _COURSES.get(course)
+            if folder is None:
+                raise GraderError(f"a Dask worker has no copy of the course ({course}): its plugin did not run "
+                                  "there, or the batch has ended")
+            exercises = [load_exercise(folder / COURSE / rel) for rel in exercise_files]
+            templates = folder / TEMPLATES
+            options = dataclasses.replace(options, jobs=1, templates=templates if templates.is_dir() else None)
+            _refuse_unisolated(unsafe)
+            results = run_session(exercises, submissions, options)
+        finally:
+            while _STALE:
+                shutil.rmtree(_STALE.pop(), ignore_errors=True)
         global _FROZEN
         if not _FROZEN:  # what outlives the first session lives as long as the worker: out of the collector's walks
             _FROZEN = True
@@ -206,9 +220,26 @@ def local_cluster(workers: int, env: dict[str, str] | None = None) -> LocalClust
     """N worker processes on this machine (with `env` added to their environment), one grading
     thread each, whose scheduler runs a task again once if its worker dies, and gives a worker no
     task beyond the one it runs (a death is then the fault of that task alone)."""
-    with dask.config.set(SCHEDULER_CONFIG):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                            silence_logs=logging.CRITICAL, env=env or {})
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # the workers inherit it
+    try:
+        with dask.config.set(SCHEDULER_CONFIG):
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                silence_logs=logging.CRITICAL, env=env or {})
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+class IgnoreInterrupt(WorkerPlugin):
+    """In a worker of a LocalCluster this command started (one the nanny started again too):
+    Ctrl-C, which the terminal sends to the whole group, is for the command; it stops the workers."""
+
+    name = "grader-ignore-interrupt"
+
+    def setup(self, worker: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
@@ -220,6 +251,7 @@ def connect(scheduler: str) -> Iterator[Client]:
         cluster = local_cluster(int(local.group(1)))
         try:
             with Client(cluster) as client:
+                client.register_plugin(IgnoreInterrupt())
                 yield client
         finally:
             cluster.close()
