@@ -9,8 +9,19 @@ mistakes, 5% that time out or crash) from the test corpus, then times, on this m
   written here the way a teacher would by hand (on a sample, reported per submission);
 - `grade check` on one submission, end to end (the student's wait).
 Prints submissions per second, the ratio to the baseline, per-submission latency percentiles
-inside a warm worker, and the grader's peak memory (the grader, its workers and zygotes; not the
-sandboxes), and writes them as JSON.
+inside a warm worker, the grader's peak memory (the grader, its workers and zygotes; not the
+sandboxes) and the gradebook's bytes per graded submission, and writes them as JSON.
+
+    python benchmarks/bench.py --submissions 1000 --scheduler local:1 local:2
+
+grades the class locally with --jobs 1 and 2, then on each Dask scheduler given (`local:N`
+starts a LocalCluster; an address uses a running cluster), instead of the baseline.
+
+    python benchmarks/bench.py --submissions 20000 --kill-at 0.5
+
+grades the class into one gradebook, kills the batch (SIGKILL, its whole process group) when
+half of it is graded, grades it again to the end (the rerun resumes), and reports each run's
+time and peak memory and the gradebook's size per submission.
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ import platform
 import random
 import resource
 import shutil
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -177,6 +190,7 @@ class PeakMemory(threading.Thread):
         self.pid = pid
         self.peak = 0
         self.done = False
+        self.own_cpu = 0.0  # seconds of CPU of the process itself (not its children), as last seen
 
     def _tree(self, pid: int) -> list[int]:
         out = [pid]
@@ -212,17 +226,47 @@ class PeakMemory(threading.Thread):
                     for child in self._tree(pid)[1:]:
                         total -= self._rss(child)[0]
             self.peak = max(self.peak, total)
+            try:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                self.own_cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                pass
             time.sleep(0.05)
 
 
-def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[str]) -> dict:
+def gradebook_figures(db: Path) -> dict:
+    """The gradebook's size: bytes per graded submission (the file over every graded run), and
+    what its latest results (one per student, compressed) and its history rows take."""
+    with sqlite3.connect(db) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        graded = con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+        students = con.execute("SELECT COUNT(*) FROM latest").fetchone()[0]
+        pages = dict(con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
+    size = db.stat().st_size
+    latest = sum(v for k, v in pages.items() if k == "latest" or k.startswith("sqlite_autoindex_latest"))
+    history = sum(pages.get(t, 0) for t in ("submissions", "submissions_student", "exercise_results"))
+    return {"bytes": size, "graded": graded, "students": students,
+            "bytes_per_graded_submission": size / max(graded, 1),
+            "latest_bytes_per_student": latest / max(students, 1), "history_bytes_per_run": history / max(graded, 1)}
+
+
+def _grade_command(class_dir: Path, jobs: int, timeout: float, only: list[str], scheduler: str | None,
+                   db: Path) -> list[str]:
+    select = [arg for ex_id in only for arg in ("-e", ex_id)]
+    where = ["--scheduler", scheduler] if scheduler else ["--jobs", str(jobs)]
+    return [sys.executable, "-m", "grader", str(class_dir), *where, "--timeout", str(timeout), "--db", str(db), *select]
+
+
+def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[str], scheduler: str | None = None,
+              db: Path | None = None) -> dict:
     subprocess.run([sys.executable, "-m", "grader", "--help"], cwd=ROOT, env=GRADE_ENV, capture_output=True)  # caches
+    db = db or out.with_suffix(".sqlite")
+    db.unlink(missing_ok=True)
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    select = [arg for ex_id in only for arg in ("-e", ex_id)]
-    proc = subprocess.Popen([sys.executable, "-m", "grader", str(class_dir), "--jobs", str(jobs), "--timeout", str(timeout),
-                             "--format", "json", "-o", str(out), *select], cwd=ROOT, env=GRADE_ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*_grade_command(class_dir, jobs, timeout, only, scheduler, db), "--format", "json",
+                             "-o", str(out)], cwd=ROOT, env=GRADE_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     memory = PeakMemory(proc.pid)
     memory.start()
     _, err = proc.communicate()
@@ -234,12 +278,51 @@ def run_grade(class_dir: Path, jobs: int, timeout: float, out: Path, only: list[
         raise SystemExit(f"grade failed: {err.decode()[-2000:]}")
     doc = json.loads(out.read_text())
     latencies = sorted(s["seconds"] for s in doc["submissions"])
+    n = max(1, len(doc["submissions"]))
     return {"seconds": elapsed, "submissions": len(doc["submissions"]),
             "per_second": len(doc["submissions"]) / elapsed, "peak_memory_mb": memory.peak / 2**20,
-            "cpu_ms_per_submission": 1000 * (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            / max(1, len(doc["submissions"])),
+            "cpu_ms_per_submission": 1000 * (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / n,
+            "grader_process_cpu_ms_per_submission": 1000 * memory.own_cpu / n,
             "latency_p50_ms": 1000 * percentile(latencies, 50), "latency_p95_ms": 1000 * percentile(latencies, 95),
-            "sandbox": doc["grader"]["sandbox"]}
+            "sandbox": doc["grader"]["sandbox"], "gradebook": gradebook_figures(db)}
+
+
+def _graded(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
+            return con.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
+    except sqlite3.Error:
+        return 0  # not made yet
+
+
+def run_killed_and_resumed(class_dir: Path, n: int, jobs: int, timeout: float, only: list[str],
+                           scheduler: str | None, db: Path, kill_at: float) -> dict:
+    """Grade into one gradebook, SIGKILL the batch (its process group) once kill_at of the class
+    is graded, then grade again to the end; each run's time and peak memory, the gradebook's size."""
+    runs = []
+    for killed in (True, False):
+        start = time.perf_counter()
+        proc = subprocess.Popen(_grade_command(class_dir, jobs, timeout, only, scheduler, db), cwd=ROOT, env=GRADE_ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        memory = PeakMemory(proc.pid)
+        memory.start()
+        before = _graded(db)
+        while killed and proc.poll() is None and _graded(db) < kill_at * n:
+            time.sleep(1)
+        if killed:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this benchmark started: grade, its workers, zygotes
+        proc.wait()
+        memory.done = True
+        memory.join()
+        graded = _graded(db) - before
+        runs.append({"killed": killed, "seconds": time.perf_counter() - start, "graded": graded,
+                     "per_second": graded / (time.perf_counter() - start), "peak_memory_mb": memory.peak / 2**20,
+                     "exit_code": proc.returncode})
+        print(f"{'killed' if killed else 'resumed'}: {graded} graded in {runs[-1]['seconds']:.0f} s "
+              f"({runs[-1]['per_second']:.1f}/s), peak memory {runs[-1]['peak_memory_mb']:.0f} MB", flush=True)
+    with sqlite3.connect(db) as con:
+        students, rows = con.execute("SELECT COUNT(DISTINCT student), COUNT(*) FROM submissions").fetchone()
+    return {"runs": runs, "students_graded": students, "rows": rows, "gradebook": gradebook_figures(db)}
 
 
 def machine() -> dict:
@@ -274,6 +357,10 @@ def main() -> None:
                         help="per-call timeout for grade, seconds (the cases are tiny: the reference takes microseconds)")
     parser.add_argument("--only", nargs="*", default=[], metavar="ID",
                         help="only these exercise ids (e.g. --only dot-product cosine-similarity for the first slice)")
+    parser.add_argument("--scheduler", nargs="*", default=[], metavar="ADDRESS|local:N",
+                        help="grade on these Dask schedulers too (after --jobs 1 and 2 locally), instead of the baseline")
+    parser.add_argument("--kill-at", type=float, metavar="FRACTION",
+                        help="grade into one gradebook, kill the batch when this fraction is graded, resume it")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
 
@@ -285,11 +372,39 @@ def main() -> None:
         here = machine()
         print(f"machine: {here['cores']} cores, {here['cpu']}, Python {here['python']}; "
               f"a 2M-step Python loop takes {here['python_loop_2M_seconds']:.2f} s", flush=True)
+        if args.kill_at is not None:
+            where = args.scheduler[0] if args.scheduler else None
+            result = {"machine": here, "class": {"submissions": args.submissions, "exercises": args.only or "all", **counts},
+                      "scheduler": where, "jobs": args.jobs,
+                      **run_killed_and_resumed(class_dir, args.submissions, args.jobs, args.timeout, args.only, where,
+                                               work / "gradebook.sqlite", args.kill_at)}
+            book = result["gradebook"]
+            print(f"gradebook: {result['rows']} rows for {result['students_graded']} students; "
+                  f"{book['bytes'] / 2**20:.1f} MB = {book['bytes_per_graded_submission'] / 1000:.2f} kB per graded "
+                  f"submission (latest result {book['latest_bytes_per_student'] / 1000:.2f} kB, history row "
+                  f"{book['history_bytes_per_run']:.0f} B)", flush=True)
+            _save(args.output, result)
+            return
+        if args.scheduler:
+            result = {"machine": here, "class": {"submissions": args.submissions, "exercises": args.only or "all", **counts},
+                      "runs": {}}
+            for name, jobs, where in [("--jobs 1", 1, None), ("--jobs 2", 2, None),
+                                      *((s, 1, s) for s in args.scheduler)]:
+                run = run_grade(class_dir, jobs, args.timeout, work / "results.json", args.only, scheduler=where)
+                run.pop("sandbox")
+                result["runs"][name] = run
+                print(f"{name}: {run['per_second']:.1f} submissions/s ({run['seconds']:.1f} s); CPU "
+                      f"{run['cpu_ms_per_submission']:.1f} ms per submission (of which the grade process itself "
+                      f"{run['grader_process_cpu_ms_per_submission']:.1f}); peak memory {run['peak_memory_mb']:.0f} MB",
+                      flush=True)
+            _save(args.output, result)
+            return
         grade = run_grade(class_dir, args.jobs, args.timeout, work / "results.json", args.only)
         print(f"grade: {grade['submissions']} in {grade['seconds']:.1f} s = {grade['per_second']:.1f} submissions/s "
               f"(--jobs {args.jobs}); latency p50 {grade['latency_p50_ms']:.0f} ms, p95 {grade['latency_p95_ms']:.0f} ms; "
               f"peak memory {grade['peak_memory_mb']:.0f} MB; CPU {grade['cpu_ms_per_submission']:.0f} ms per submission "
-              "(all processes: steadier than the rate for comparing two versions on one machine)", flush=True)
+              "(all processes: steadier than the rate for comparing two versions on one machine); gradebook "
+              f"{grade['gradebook']['bytes_per_graded_submission'] / 1000:.2f} kB per graded submission", flush=True)
 
         tests_dir = work / "naive"
         tests_dir.mkdir()
@@ -319,11 +434,15 @@ def main() -> None:
             "grade_check_seconds": check_s,
         }
         print(f"ratio to the naive baseline: {result['ratio_to_baseline']:.0f}x", flush=True)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.output}")
+        _save(args.output, result)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _save(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
