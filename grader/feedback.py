@@ -32,7 +32,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 # a line's trailing spaces (a hard break) and blank lines (a new paragraph) are dropped
 _BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)*")
 _EDGE_LINES = re.compile(r"\A[ \t]*\n|\n[ \t]*\Z")  # and a first or last line that is blank
-_MD_LINE_START = re.compile(r"^([ \t]*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+_MD_LINE_START = re.compile(r"^([ \t]*)([-+](?=[ \t]|$)|[-=]+(?=[ \t]*$)|\d{1,9}(?=[.)](?:[ \t]|$)))", re.MULTILINE)
 
 
 class MdText(str):
