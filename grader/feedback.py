@@ -31,6 +31,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 # what starts a block at the head of a line: a list item, a quote, a setext underline, a fence
 # a line's trailing spaces (a hard break) and blank lines (a new paragraph) are dropped
 _BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)*")
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)  # a line's indentation (four columns would start code)
 _EDGE_LINES = re.compile(r"\A[ \t]*\n|\n[ \t]*\Z")  # and a first or last line that is blank
 _MD_LINE_START = re.compile(r"^([ \t]*)([-+](?=[ \t]|$)|[-=]+(?=[ \t]*$)|\d{1,9}(?=[.)](?:[ \t]|$)))", re.MULTILINE)
 
@@ -43,8 +44,9 @@ class MdText(str):
 
 def md_escape(text: Any) -> MdText:
     """Make untrusted text inert in Markdown: no HTML, no links, no emphasis, no table breaks, no
-    block (heading, list, quote, fence, setext underline) started at the head of a line."""
-    s = _EDGE_LINES.sub("", _BLANK_LINES.sub("\n", str(text)))
+    block (heading, list, quote, fence, setext underline, indented code) started at the head of a
+    line; blank lines and indentation, which a paragraph does not show, are dropped."""
+    s = _INDENT.sub("", _EDGE_LINES.sub("", _BLANK_LINES.sub("\n", str(text))))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
     return MdText(_MD_LINE_START.sub(_line_start, s))
@@ -127,17 +129,28 @@ class CodeSpans(jinja2.ext.Extension):
 
 
 _MD_ESCAPED = re.compile(r"\\([\\`*_\[\]|#~\-+=>.)])")
-_FENCE = re.compile(r"^\s*`{3,}[a-z]*\s*$")
+_FENCE = re.compile(r"^\s*(`{3,})[a-z]*\s*$")
 
 
 def plain_text(markdown: str) -> str:
     """Markdown feedback as a terminal shows it: no escapes, no HTML entities, no emphasis markers,
     no code fences (a fenced block's lines stay). What was student text stays literal: it was
     escaped once, and is unescaped once (it is already safe of control characters)."""
-    lines = [line for line in markdown.split("\n") if not _FENCE.match(line)]
-    text = "\n".join(lines).replace("**", "")
-    text = _MD_ESCAPED.sub(r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    out: list[str] = []
+    fence = ""  # the open fence, inside a fenced block (whose lines are shown as they are)
+    for line in markdown.split("\n"):
+        opening = _FENCE.match(line)
+        if fence:
+            if line.strip() == fence:
+                fence = ""
+            else:
+                out.append(line)
+        elif opening:
+            fence = opening.group(1)
+        else:
+            text = _MD_ESCAPED.sub(r"\1", line.replace("**", ""))
+            out.append(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    return "\n".join(out)
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
