@@ -360,7 +360,8 @@ def bars(expected: np.ndarray, got: np.ndarray | None) -> Picture:
     bw = max(4.0, min(14.0, 220.0 / max(cols, 1) / 2))
     row_w = cols * (2 * bw + 4) + 24
     row_h, top, left = 86.0, 24.0, 8.0
-    gmax = float(np.nanmax(np.abs(g2[:rows]))) if g2 is not None and np.isfinite(g2[:rows]).any() else 1.0
+    finite = np.abs(g2[:rows][np.isfinite(g2[:rows])]) if g2 is not None else np.zeros(0)
+    gmax = float(finite.max()) if finite.size else 1.0
     peak = max(1.0, gmax)
     width = left + 150 + row_w
     svg = Svg(max(width, 300), top + rows * row_h + 10, f"bars: {rows} row(s) of weights, expected beside yours",
@@ -391,11 +392,17 @@ def bars(expected: np.ndarray, got: np.ndarray | None) -> Picture:
                 if m is None:
                     continue
                 v = float(m[i, j])
-                h = 0.0 if not math.isfinite(v) else (row_h - 30) * v / peak
+                if math.isinf(v):  # ±inf: a bar of the whole height up (or to the row's foot down), marked
+                    h = row_h - 30 if v > 0 else -18.0
+                else:
+                    h = 0.0 if math.isnan(v) else (row_h - 30) * v / peak
                 svg.open("g", class_=f"bar {role}", data_col=j, data_value="nan" if math.isnan(v) else f"{v:.6g}")
                 svg.add("rect", x=f"{x + j * (2 * bw + 4) + k * bw:.1f}", y=f"{base - max(h, 0):.1f}",
                         width=f"{bw:.1f}", height=f"{abs(h):.1f}", fill=COLOURS[role])
                 svg.add("title", f"{role} [{i}, {j}] = {num(v, 4)}")
+                if math.isinf(v):
+                    svg.add("text", num(v), x=f"{x + j * (2 * bw + 4) + k * bw:.1f}",
+                            y=f"{base - h - 3 if v > 0 else base - h + 11:.1f}", class_="warning")
                 svg.close("g")
         svg.close("g")
     caption = "Each row of weights should add up to 1."

@@ -374,6 +374,17 @@ def test_an_infinite_cell_is_drawn_as_infinite() -> None:
     assert "[0, 0] = ∞" in svg and "[1, 0] = −∞" in svg
 
 
+def test_an_infinite_weight_is_drawn_as_infinite() -> None:
+    data = {"args": [["x", kept([1.0, 2.0, 3.0])]], "expected": kept([0.2, 0.3, 0.5]),
+            "got": kept([math.inf, 0.3, -math.inf])}
+    [pic] = [p for p in pictures(data) if p.kind == "bars"]
+    svg = str(pic.svg)
+    assert 'data-value="inf"' in svg and 'data-value="-inf"' in svg
+    heights = [float(h) for h in re.findall(r'<g class="bar got"[^>]*>\s*<rect [^>]*height="([\d.]+)"', svg)]
+    assert heights[0] > heights[1] > 0 and heights[2] > 0  # the finite bar is not flattened by inf
+    assert ">∞</text>" in svg and ">−∞</text>" in svg
+
+
 def test_huge_vectors_get_a_picture_whose_caption_names_only_what_is_drawn() -> None:
     data = {"args": [["a", kept([1e308, 1e308])], ["b", kept([1e308, -1e308])]], "expected": kept(0.0),
             "got": kept(1.0)}
