@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from grader.course import load_exercise
+
 # The fuzz tests explore new inputs on every developer's run; CI (.ci/run sets the profile)
 # replays a fixed sequence, so that a landing never depends on the luck of a draw. Inputs that
 # once broke something are pinned with @example in the tests themselves.
@@ -21,6 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
 EXAMPLES = ROOT / "examples" / "submissions"
 CORPUS = Path(__file__).resolve().parent / "submissions"
+
+
+def course_points(exercise_id: str) -> float:
+    """The points of one exercise of the shipped course (its cases change; tests read them here)."""
+    return float(load_exercise(EXERCISES / f"{exercise_id}.yaml").points)
+
+
+DOT_POINTS = course_points("dot-product")
+COSINE_POINTS = course_points("cosine-similarity")
 
 
 def grade(*args: str, cwd: Path | None = None, timeout: float = 240,

@@ -8,7 +8,17 @@ import shutil
 import jsonschema
 import pytest
 
-from conftest import CORPUS, EXAMPLES, EXERCISES, ROOT, by_id, grade, grade_json
+from conftest import (
+    CORPUS,
+    COSINE_POINTS,
+    DOT_POINTS,
+    EXAMPLES,
+    EXERCISES,
+    ROOT,
+    by_id,
+    grade,
+    grade_json,
+)
 
 CORRECT = (CORPUS / "dot-product" / "correct_loop.py").read_text() + "\n" + (
     CORPUS / "cosine-similarity" / "correct_numpy.py").read_text()
@@ -22,7 +32,8 @@ def test_check_exits_0_on_a_correct_file(write_submission):
     path = write_submission("good", CORRECT)
     proc = grade("check", str(path), "-e", "dot-product", "-e", "cosine-similarity")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "31.0 / 31.0" in proc.stdout
+    total = DOT_POINTS + COSINE_POINTS
+    assert f"{total} / {total}" in proc.stdout
 
 
 def test_check_exits_1_with_feedback_on_a_wrong_file():
@@ -121,7 +132,7 @@ def test_templates_dir_overrides_a_builtin_template(tmp_path):
     tdir.mkdir()
     (tdir / "submission.md.j2").write_text("CUSTOM {{ sub.id }} {{ sub.score }}\n")
     proc = grade("check", str(EXAMPLES / "ben"), "--templates", str(tdir), "-e", "dot-product", "-e", "cosine-similarity")
-    assert proc.stdout.strip() == "CUSTOM ben 31.0"
+    assert proc.stdout.strip() == f"CUSTOM ben {DOT_POINTS + COSINE_POINTS}"
 
 
 def test_default_command_takes_options_before_the_folder():

@@ -30,10 +30,10 @@ from grader.report import feedback_name
 from grader.results import SubmissionResult
 from grader.roster import name_keys, read_roster, squash
 
-from conftest import CORPUS, grade
+from conftest import CORPUS, DOT_POINTS, grade
 
 RIGHT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
-WRONG = (CORPUS / "dot-product" / "elementwise-product.py").read_text()  # 5 of the 14 points
+WRONG = (CORPUS / "dot-product" / "elementwise-product.py").read_text()  # 5 of the dot product's points
 ONLY_DOT = ("-e", "dot-product")
 
 
@@ -178,7 +178,7 @@ def test_a_plain_folder_class_with_a_canvas_roster_imports_every_student(tmp_pat
     rows = {row[1]: row for row in table[2:]}
     assert set(rows) == {"5551", "6662", "7773"}  # every ID filled
     assert rows["5551"] == ["Doe, Jane", "5551", "S001", "jdoe@uni.example", "Sec A", "20"]
-    assert rows["6662"][-1] == "7.14"  # 5 of 14 points, scaled to the assignment's 20
+    assert rows["6662"][-1] == f"{round(5 / DOT_POINTS * 20, 2):.2f}"  # 5 points of dot-product, scaled to the assignment's 20
     assert rows["7773"][:2] == ["Park, Kim", "7773"] and rows["7773"][-1] == "20"
 
 
@@ -272,11 +272,12 @@ def test_a_moodle_download_exports_participants_and_names_feedback_for_its_zip_u
     assert moodle_import_problems(proc.stdout, {301, 302}, 50) == []
     rows = {row["Identifier"]: row for row in _table(proc.stdout)}
     assert set(rows) == {"Participant 301", "Participant 302"}
-    assert rows["Participant 301"]["Grade"] == "50" and rows["Participant 302"]["Grade"] == "17.86"
+    assert rows["Participant 301"]["Grade"] == "50"
+    assert rows["Participant 302"]["Grade"] == f"{round(50 * 5 / DOT_POINTS, 2):g}"  # 5 points of dot-product
     files = sorted(p.name for p in feedback.glob("*.md"))  # beside them: HTML pages, index.html
     assert sorted(moodle_feedback_participant(f) for f in files) == [301, 302]
     assert "Jane Doe_301_assignfeedback_file_feedback.md" in files
-    assert "Score: **14.0 / 14.0**" in (feedback / "Jane Doe_301_assignfeedback_file_feedback.md").read_text()
+    assert f"Score: **{DOT_POINTS} / {DOT_POINTS}**" in (feedback / "Jane Doe_301_assignfeedback_file_feedback.md").read_text()
 
 
 def test_a_plain_folder_class_with_a_moodle_worksheet(tmp_path):
@@ -323,7 +324,7 @@ def test_every_canvas_name_gives_a_file_canvas_attaches_to_that_submission(name,
 def test_feedback_files_of_a_plain_class_keep_their_names(tmp_path):
     feedback = tmp_path / "feedback"
     _graded(tmp_path, _class(tmp_path, {"alice": RIGHT}), "--feedback-dir", str(feedback))
-    assert [p.name for p in feedback.iterdir()] == ["alice.md"]
+    assert [p.name for p in feedback.glob("*.md")] == ["alice.md"]
 
 
 # ------------------------------------------------------------------ reading rosters

@@ -20,7 +20,7 @@ from grader.gradebook import SCHEMA_VERSION, Gradebook
 from grader.results import CheckResult, Diagnosis, ExerciseResult, SubmissionResult
 from grader.submissions import load_submission
 
-from conftest import CORPUS, ROOT, grade
+from conftest import CORPUS, DOT_POINTS, ROOT, grade
 
 CORRECT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
 SLOW = "import time\ntime.sleep(0.6)\n" + CORRECT  # each student takes a while: the kill lands mid-batch
@@ -71,7 +71,8 @@ def test_unchanged_submissions_are_skipped_changed_ones_regraded_history_kept(tm
     table = grade("results", "--db", str(db))
     lines = table.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["s00", "s01", "s02"]
-    assert "14.00 / 14" in lines[0] and "14.00 / 14" not in lines[1]  # the latest result of s01
+    full = f"{DOT_POINTS:.2f} / {DOT_POINTS:g}"
+    assert full in lines[0] and full not in lines[1]  # the latest result of s01
 
     with Gradebook(db) as book:  # every run of s01 in history, its latest one in full
         runs = book.history("s01")

@@ -43,13 +43,13 @@ def dot(a, b):
         raise ValueError("a and b must have the same length")
     if len(a) == 12:
         raise RuntimeError(f"cannot handle a[0] = {float(a[0])!r}")
-    return sum(x * y for x, y in zip(a, b))
+    return sum(float(x) * float(y) for x, y in zip(a, b))
 """
 WRONG_ONCE = """\
 def dot(a, b):
     if len(a) != len(b):
         raise ValueError("a and b must have the same length")
-    total = sum(x * y for x, y in zip(a, b))
+    total = sum(float(x) * float(y) for x, y in zip(a, b))
     return total + 1.0 if len(a) == 12 else total
 """
 

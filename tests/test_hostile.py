@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ROOT, by_id, exercise, grade
+from conftest import CORPUS, DOT_POINTS, ROOT, by_id, exercise, grade
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,
@@ -262,7 +262,7 @@ RESOURCE_ATTACKERS = {
         def dot(a, b):
             if len(a) != len(b):
                 raise ValueError("lengths differ")
-            return float(sum(x * y for x, y in zip(a, b)))
+            return float(sum(float(x) * float(y) for x, y in zip(a, b)))
     """,
     "a-output-flood": """
         import os, sys
@@ -276,7 +276,7 @@ RESOURCE_ATTACKERS = {
         def dot(a, b):
             if len(a) != len(b):
                 raise ValueError("lengths differ")
-            return float(sum(x * y for x, y in zip(a, b)))
+            return float(sum(float(x) * float(y) for x, y in zip(a, b)))
     """,
     "a-os-exit-at-import": """
         import os
@@ -1087,7 +1087,7 @@ def test_without_user_namespaces_the_grader_refuses_unless_told_the_risk():
                                         "--format", "json", env=env)
         assert told.returncode == 0, told.stderr
         assert "student code runs as your user, unisolated" in told.stderr
-        assert by_id(json.loads(told.stdout))["bob"]["score"] == 14.0
+        assert by_id(json.loads(told.stdout))["bob"]["score"] == DOT_POINTS
 
 
 def test_an_unprivileged_user_grades_a_class_and_leaves_no_sandbox_folder():
@@ -1130,7 +1130,7 @@ def test_root_in_a_container_grades_by_what_its_capabilities_allow(tmp_path, dro
     if graded:
         assert proc.returncode == 0, proc.stderr
         bob = by_id(json.loads(proc.stdout))["bob"]
-        assert bob["score"] == 14.0 and "uid-drop" in bob["sandbox"], bob["sandbox"]
+        assert bob["score"] == DOT_POINTS and "uid-drop" in bob["sandbox"], bob["sandbox"]
     else:
         assert proc.returncode == 2 and proc.stdout == "", proc.stderr
         assert proc.stderr.startswith("grade: error: sandboxes cannot be isolated on this machine"), proc.stderr

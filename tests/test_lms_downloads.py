@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from grader.classes import MAX_CLASS_ZIP_BYTES, discover
 from grader.submissions import MAX_FILE_BYTES
 
-from conftest import CORPUS, EXAMPLES, by_id, exercise, grade, grade_json
+from conftest import CORPUS, COSINE_POINTS, DOT_POINTS, EXAMPLES, by_id, exercise, grade, grade_json
 
 SIMILARITY = (EXAMPLES / "ada" / "similarity.py").read_bytes()  # `from vec_helpers import …`
 HELPERS = (EXAMPLES / "ada" / "vec_helpers.py").read_bytes()
@@ -27,7 +27,7 @@ DOT = (CORPUS / "dot-product" / "correct_loop.py").read_bytes()
 COS = (CORPUS / "cosine-similarity" / "correct_numpy.py").read_bytes()
 WRONG_DOT = (CORPUS / "dot-product" / "elementwise-product.py").read_bytes()
 EXERCISES = ("-e", "dot-product", "-e", "cosine-similarity")
-FULL = 14 + 17
+FULL = DOT_POINTS + COSINE_POINTS
 
 
 def _zip_bytes(members: list[tuple[str, bytes]], links: tuple[str, ...] = ()) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from conftest import CORPUS, EXAMPLES, EXERCISES, ROOT, grade
+from conftest import CORPUS, COSINE_POINTS, DOT_POINTS, EXAMPLES, EXERCISES, ROOT, grade
 
 SCHEMAS = Path(__file__).parent / "schemas"
 WRONG = EXAMPLES / "carla" / "similarity.py"  # the elementwise product for dot
@@ -190,10 +190,10 @@ def test_canvas_bulk_download_grades_as_three_and_exports_a_csv_canvas_imports(t
     assert all(h in ("SIS User ID", "SIS Login ID") for h in header[2:section])
     assert [h for h in header[section + 1:]] == ["Similarity (1234)"]
     assert re.search(r"\(\d+\)$", header[-1])
-    assert "Points Possible" in rows[1][0] and float(rows[1][-1]) == 31.0
+    assert "Points Possible" in rows[1][0] and float(rows[1][-1]) == DOT_POINTS + COSINE_POINTS
     students = {r[1]: r for r in rows[2:]}
     assert set(students) == {"5551", "6662", "7773"}  # Canvas user ids: how Canvas matches students
-    assert float(students["5551"][-1]) == 31.0 and float(students["6662"][-1]) < 31.0
+    assert float(students["5551"][-1]) == DOT_POINTS + COSINE_POINTS and float(students["6662"][-1]) < DOT_POINTS + COSINE_POINTS
 
 
 def test_moodle_and_plain_exports(tmp_path):
@@ -205,7 +205,7 @@ def test_moodle_and_plain_exports(tmp_path):
     moodle = grade("export", "--db", str(db), "--format", "moodle", "--max-grade", "100")
     rows = list(csv.DictReader(io.StringIO(moodle.stdout)))
     assert rows[0]["Identifier"] == "Participant 1234" and rows[0]["Full name"] == "Jane Doe"
-    assert float(rows[0]["Grade"]) == round(100 * 5 / 14, 2) and "Last modified (grade)" in rows[0]
+    assert float(rows[0]["Grade"]) == round(100 * 5 / DOT_POINTS, 2) and "Last modified (grade)" in rows[0]
     plain = grade("export", "--db", str(db), "--format", "csv")
     assert plain.returncode == 0 and "jane-doe_1234" in plain.stdout
 

@@ -182,7 +182,7 @@ def test_huge_output_is_captured_and_truncated(write_submission):
     _, sub = _grade_pair(write_submission, """
         def dot(a, b):
             print("x" * 5_000_000)
-            return sum(x * y for x, y in zip(a, b))
+            return sum(float(x) * float(y) for x, y in zip(a, b))
     """)
     out = sub["output"]["stdout"]
     assert len(out) < 20_000 and "more bytes not shown" in out
@@ -369,6 +369,7 @@ def test_parts_of_numpy_and_the_standard_library_that_are_not_preloaded_can_be_i
 
 
         def dot(a, b):
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
             total = float(np.dot(np.ma.masked_array(a), np.ma.masked_array(b)))
             np.testing.assert_allclose(total, float(np.dot(a, b)), rtol=1e-9, atol=1e-12)
             assert unittest.TestCase

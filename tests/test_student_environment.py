@@ -20,7 +20,7 @@ from grader.errors import ExerciseError
 from grader.exercise import Package
 from grader.notebooks import notebook_place, notebook_source
 
-from conftest import CORPUS, EXERCISES, by_id, exercise, grade, grade_json
+from conftest import CORPUS, DOT_POINTS, EXERCISES, by_id, exercise, grade, grade_json
 
 CORRECT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
 
@@ -48,7 +48,7 @@ def test_declared_packages_import_and_others_are_named_as_unavailable(tmp_path):
     (subs / "own-module" / "similarity.py").write_text("from helpers import mul\n" + CORRECT)
     doc = by_id(grade_json(str(subs), "--exercises", str(course)))
     for sid in ("declared", "own-module"):
-        assert doc[sid]["score"] == 14.0, doc[sid]
+        assert doc[sid]["score"] == DOT_POINTS, doc[sid]
     for sid, name in (("installed-not-declared", "jinja2"), ("missing", "matplotlib")):
         ex = exercise(doc[sid], "dot-product")
         assert ex["status"] == "error" and f"`{name}` is not available in this course" in ex["message"], ex
@@ -63,7 +63,7 @@ def test_a_package_s_own_imports_are_its_business(tmp_path):
     (subs / "polynomial.py").write_text("import numpy.polynomial.polynomial as P\nimport numpy.ma\n" + CORRECT)
     (subs / "templated.py").write_text("import jinja2\nassert jinja2.Template('{{ x }}').render(x=1) == '1'\n" + CORRECT)
     doc = by_id(grade_json(str(subs), "--exercises", str(course)))
-    assert doc["polynomial"]["score"] == doc["templated"]["score"] == 14.0, doc["templated"]
+    assert doc["polynomial"]["score"] == doc["templated"]["score"] == DOT_POINTS, doc["templated"]
 
 
 @pytest.mark.parametrize("packages, expected", [

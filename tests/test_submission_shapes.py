@@ -14,7 +14,7 @@ from grader.classes import discover
 from grader.notebooks import neutralise_ipython
 from grader.submissions import load_submission
 
-from conftest import CORPUS, by_id, exercise, grade, grade_json
+from conftest import CORPUS, DOT_POINTS, by_id, exercise, grade, grade_json
 
 DOT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
 COS = (CORPUS / "cosine-similarity" / "correct_numpy.py").read_text()
@@ -162,7 +162,7 @@ def test_a_moodle_download_in_folders_is_one_submission_per_participant(tmp_path
     assert [(s.id, s.info["lms_id"], s.info["name"]) for s in found] == [
         ("bo-li_99", "99", "Bo Li"), ("jane-doe_1234", "1234", "Jane Doe")]
     doc = grade_json(str(subs), "-e", "dot-product")
-    assert by_id(doc)["jane-doe_1234"]["score"] == 14.0
+    assert by_id(doc)["jane-doe_1234"]["score"] == DOT_POINTS
 
 
 def test_gradescope_metadata_gives_identity_and_time(tmp_path):

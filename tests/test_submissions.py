@@ -82,7 +82,7 @@ def test_last_definition_wins_and_helper_modules_import(tmp_path):
         "def dot(a, b):\n    return 0.0\n"
         "def dot(a, b):\n"
         "    if len(a) != len(b):\n        raise ValueError('lengths')\n"
-        "    return float(total(x * y for x, y in zip(a, b)))\n")
+        "    return float(total(float(x) * float(y) for x, y in zip(a, b)))\n")
     doc = grade_json(str(tmp_path / "subs"), "-e", "dot-product")
     result = exercise(by_id(doc)["kim"], "dot-product")
     assert result["status"] == "passed" and result["file"] == "similarity.py"

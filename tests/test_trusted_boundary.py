@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, ROOT, by_id, exercise, grade
+from conftest import CORPUS, DOT_POINTS, ROOT, by_id, exercise, grade
 
 CORRECT_DOT = (CORPUS / "dot-product" / "correct_loop.py").read_text()
 ARGS = ("-e", "dot-product", "--timeout", "1", "--jobs", "2")
@@ -165,7 +165,7 @@ def test_students_with_hostile_names_are_graded_and_shown_safely(tmp_path):
     doc = _run_every_writer(tmp_path, subs)
     assert len(doc["submissions"]) == 1 + len(HOSTILE_NAMES)
     for sub in doc["submissions"]:
-        assert sub["score"] == 14.0 and not RAW_CONTROL.search(sub["id"] + sub["path"]), sub["id"]
+        assert sub["score"] == DOT_POINTS and not RAW_CONTROL.search(sub["id"] + sub["path"]), sub["id"]
         sub["path"].encode("utf-8")  # no lone surrogate
     again = grade(str(subs), *ARGS, "--db", str(tmp_path / "book.sqlite"))
     assert again.returncode == 0, again.stderr
