@@ -166,6 +166,8 @@ def describe_type(value: Any) -> str:
         name = value.type_name
         if name.startswith("oversized "):
             return f"an {name} value ({value.text}), too large to grade"
+        if name == "int":  # an integer too large to cross the sandbox: beyond a float's range
+            return f"{value.text}, too large for a float"
         return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object"
     if isinstance(value, bool):
         return "a boolean"

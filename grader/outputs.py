@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import GraderError
-from .feedback import md_block, md_escape
+from .feedback import md_block, md_cell, md_code, md_escape
 from .results import CheckResult, ExerciseResult, SubmissionResult
 from .text import safe
 
@@ -138,14 +138,14 @@ def summary_markdown(result: SubmissionResult) -> str:
     parts = [f"**Score: {_num(result.score)} / {_num(result.max_score)}**"]
     if result.warnings:  # files left out of the submission, and why: the student should know
         parts.append("Left out of your submission:\n\n" + "\n".join(
-            f"- {md_escape(truncate(clean(w), 500))}" for w in result.warnings[:20]))
+            f"- {md_cell(truncate(clean(w), 500))}" for w in result.warnings[:20]))
     for ex in result.exercises:
-        parts.append(f"### {md_escape(clean(ex.title))} (`{clean(ex.id)}`): "
+        parts.append(f"### {md_escape(clean(ex.title))} ({md_code(clean(ex.id))}): "
                      f"{_num(ex.score)} / {_num(ex.max_score)} · {ex.status}")
         if ex.message:
             parts.append(md_escape(truncate(clean(ex.message), 2_000)))
         for m in ex.misconceptions:
-            parts.append(f"**{md_escape(clean(m.title))}** (`{clean(m.id)}`)")
+            parts.append(f"**{md_escape(clean(m.title))}** ({md_code(clean(m.id))})")
             if m.explanation:
                 parts.append(truncate(clean(m.explanation), 5_000))
         if not ex.misconceptions and ex.observation:
