@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
+import jinja2
 
 from . import __version__, outputs
 from .classes import discover
@@ -92,6 +93,10 @@ def _common(f: Any) -> Any:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+BUILTIN_NOTICE = ("grade: grading against the built-in demonstration course (its hidden checks ship with "
+                  "the package); in a bundle from your teacher, run grade check there")
 
 
 def _load(exercises_dir: Path | None, exercise_ids: tuple[str, ...]) -> list[Exercise | Quiz]:
@@ -274,6 +279,8 @@ def check(path: Path, bundle_dir: Path | None, watch: bool, exercises_dir: Path 
         raise click.UsageError("--watch shows its text on the terminal: it takes no --format or --output")
     root = bundle_dir or (None if exercises_dir else find_bundle(path) or find_bundle(Path.cwd()))
     bundle = load_bundle(root, exercise_ids) if root is not None else None
+    if bundle is None and exercises_dir is None and not Path("exercises").is_dir():
+        click.echo(BUILTIN_NOTICE, err=True)
     exercises = bundle.graded() if bundle is not None else _load(exercises_dir, exercise_ids)
     options = _options(timeout, submission_timeout, memory, 1, templates)
     feedback = Feedback(templates)
@@ -339,13 +346,18 @@ def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None
     """Print a quiz as a student sees it (with that student's own numbers)."""
 
     bundle = None if exercises_dir else find_bundle(Path.cwd())
+    if bundle is None and exercises_dir is None and not Path("exercises").is_dir():
+        click.echo(BUILTIN_NOTICE, err=True)
     quiz = load_bundle(bundle, (quiz_id,)).exercises[0] if bundle else _load(exercises_dir, (quiz_id,))[0]
     if not isinstance(quiz, Quiz):
         raise GraderError(f"'{quiz_id}' is an exercise, not a quiz; `grade list` shows which is which")
     feedback = Feedback(None)
     values = quiz.draw(student)
-    questions = [{"id": q.id, "points": q.points, "type": q.type, "choices": q.choices,
-                  "text": render_question(quiz, q, values, feedback.exercise_env)} for q in quiz.questions]
+    try:
+        questions = [{"id": q.id, "points": q.points, "type": q.type, "choices": q.choices,
+                      "text": render_question(quiz, q, values, feedback.exercise_env)} for q in quiz.questions]
+    except jinja2.TemplateError as e:
+        raise GraderError(f"{quiz.source_path}: a question's text cannot be shown: {type(e).__name__}: {e}") from None
     kinds = {"single": "one choice id", "multiple": "a list of choice ids", "numeric": "a number", "vector": "a list of numbers"}
     click.echo(feedback.render("quiz.md.j2", quiz=quiz, questions=questions, student=student, kinds=kinds))
 

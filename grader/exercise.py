@@ -21,6 +21,7 @@ from .errors import ExerciseError
 
 MAX_EXERCISE_BYTES = 1_000_000
 MAX_YAML_NODES = 200_000  # an alias bomb expands far beyond this
+MAX_ELEMENTS = 1_000_000  # numbers in one generated or literal array argument
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 FORMS = ("as-written", "list", "array")
 VISIBILITIES = ("visible", "hidden")
@@ -208,9 +209,10 @@ class Checker:
         line = self.lines.get(key)
         parent = key
         while line is None and parent:
-            parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", parent)
-            if parent == key:
+            shorter = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", parent)
+            if shorter == parent:
                 break
+            parent = shorter
             line = self.lines.get(parent)
         return ExerciseError(self.path, line, key, message)
 
@@ -237,8 +239,8 @@ class Checker:
     def number(self, data: Mapping, key: str, name: str, default: float, minimum: float = 0.0) -> float:
         full = _join(key, name)
         value = data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-            raise self.fail(full, f"expected a number, got {_kind(value)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1e300 < value < 1e300:
+            raise self.fail(full, f"expected a finite number (below 1e300), got {_kind(value)}")
         if value < minimum:
             raise self.fail(full, f"expected a number >= {minimum}, got {value}")
         return float(value)
@@ -259,6 +261,8 @@ def _kind(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"a boolean ({value})"
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return f"a whole number of about {int(value.bit_length() * 0.30103)} digits"
     if isinstance(value, (int, float)):
         return f"a number ({value})"
     if isinstance(value, str):
@@ -292,20 +296,28 @@ def check_argument(c: Checker, spec: Any, key: str) -> None:
             p = params if isinstance(params, dict) else {"values": params}
             c.mapping(p, sub, ("values", "dtype"), ("values",))
             try:
-                np.array(p["values"], dtype=p.get("dtype", "float64"))
-            except (TypeError, ValueError) as e:
+                size = np.array(p["values"], dtype=p.get("dtype", "float64")).size
+            except (TypeError, ValueError, RecursionError) as e:
                 raise c.fail(_join(sub, "values"), f"not a numeric array: {e}") from None
+            if size > MAX_ELEMENTS:
+                raise c.fail(_join(sub, "values"), f"{size} elements; at most {MAX_ELEMENTS:,} expected")
             return
         allowed = {"normal": ("shape", "mean", "std"), "uniform": ("shape", "low", "high"),
                    "integers": ("shape", "low", "high"), "zeros": ("shape",)}[kind]
         p = c.mapping(params, sub, allowed, ("shape",))
         shape = p["shape"]
         if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 100_000 for n in shape)) \
-                or int(np.prod(shape)) > 1_000_000:
-            raise c.fail(_join(sub, "shape"), "expected a list of non-negative integers with at most 1,000,000 elements in all")
+                or len(shape) > 32 or int(np.prod(shape, dtype=object)) > MAX_ELEMENTS:
+            raise c.fail(_join(sub, "shape"), f"expected a list of non-negative integers with at most {MAX_ELEMENTS:,} "
+                                              "elements in all")
         for name in allowed[1:]:
             if name in p:
-                c.number(p, sub, name, 0.0, minimum=-np.inf)
+                c.number(p, sub, name, 0.0, minimum=0.0 if name == "std" else -np.inf)
+        low, high = p.get("low", 0), p.get("high", 10)
+        if kind == "integers" and not low < high:
+            raise c.fail(sub, f"expected low < high, got low {low:g} and high {high:g}")
+        if kind == "integers" and not -2**63 <= low < high <= 2**63:
+            raise c.fail(sub, "expected low and high within the 64-bit integers")
         return
     if isinstance(spec, list):
         for i, item in enumerate(spec):
@@ -313,6 +325,54 @@ def check_argument(c: Checker, spec: Any, key: str) -> None:
                 raise c.fail(f"{key}[{i}]", "generated arrays cannot be nested inside a literal list")
             if isinstance(item, list):
                 check_argument(c, item, f"{key}[{i}]")
+
+
+def check_function(c: Checker, raw: Any, allowed: tuple[str, ...]) -> FunctionSpec:
+    """`function:`: a Python name, the student's file (`*.py`, no folder) and a signature naming it."""
+    fn = c.mapping(raw, "function", allowed, ("name",))
+    fn_name = c.string(fn, "function", "name")
+    if not fn_name.isidentifier():
+        raise c.fail("function.name", f"'{fn_name}' is not a Python identifier")
+    module = c.string(fn, "function", "module", default="solution.py")
+    if not module.endswith(".py") or "/" in module or "\\" in module:
+        raise c.fail("function.module", f"expected a file name ending in .py, got '{module}'")
+    signature = c.string(fn, "function", "signature", default=f"{fn_name}(*args)")
+    params = _signature_params(signature)
+    if params is None or not signature.startswith(fn_name + "("):
+        raise c.fail("function.signature", f"expected '{fn_name}(param, ...)', got '{signature}'")
+    return FunctionSpec(fn_name, module, signature, params)
+
+
+def check_case(c: Checker, rc: Any, key: str, function: FunctionSpec, form: str, ex_id: str,
+               visibility: str = "hidden") -> Case:
+    """One entry of `cases:`, its arguments checked against the function's parameters."""
+    c.mapping(rc, key, ("name", "args", "kwargs", "points", "visibility", "form", "seed", "raises"), ("name", "args"))
+    name = c.string(rc, key, "name")
+    args = rc["args"]
+    kwargs = rc.get("kwargs", {})
+    if not isinstance(args, list):
+        raise c.fail(f"{key}.args", f"expected a list of arguments, got {_kind(args)}")
+    c.mapping(kwargs, f"{key}.kwargs", function.params)
+    if len(args) + len(kwargs) > len(function.params) or len(args) < 1 and not kwargs:
+        raise c.fail(f"{key}.args", f"expected a list of at most {len(function.params)} arguments for "
+                                    f"{function.signature}, got {len(args)}")
+    for j, a in enumerate(args):
+        check_argument(c, a, f"{key}.args[{j}]")
+    for k, a in kwargs.items():
+        check_argument(c, a, f"{key}.kwargs.{k}")
+    raises = rc.get("raises")
+    if raises is not None and not (isinstance(raises, str) and raises.isidentifier()):
+        raise c.fail(f"{key}.raises", f"expected an exception class name such as ValueError, got {_kind(raises)}")
+    seed = rc.get("seed", zlib.crc32(f"{ex_id}/{name}".encode()))
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise c.fail(f"{key}.seed", f"expected a non-negative integer, got {_kind(seed)}")
+    return Case(
+        name=name, args=tuple(args), kwargs=dict(kwargs),
+        points=c.number(rc, key, "points", 1.0),
+        visibility=c.choice(rc, key, "visibility", VISIBILITIES, visibility),
+        form=c.choice(rc, key, "form", FORMS, form),
+        seed=seed, raises=raises, line=c.lines.get(key, 0),
+    )
 
 
 _LOADED: dict[tuple[str, int, int], Exercise] = {}
@@ -349,17 +409,8 @@ def _load_exercise(path: Path) -> Exercise:
     title = c.string(data, "", "title")
     prompt = c.string(data, "", "prompt")
 
-    fn = c.mapping(data["function"], "function", ("name", "module", "signature"), ("name",))
-    fn_name = c.string(fn, "function", "name")
-    if not fn_name.isidentifier():
-        raise c.fail("function.name", f"'{fn_name}' is not a Python identifier")
-    module = c.string(fn, "function", "module", default="solution.py")
-    if not module.endswith(".py") or "/" in module or "\\" in module:
-        raise c.fail("function.module", f"expected a file name ending in .py, got '{module}'")
-    signature = c.string(fn, "function", "signature", default=f"{fn_name}(*args)")
-    params = _signature_params(signature)
-    if params is None or not signature.startswith(fn_name + "("):
-        raise c.fail("function.signature", f"expected '{fn_name}(param, ...)', got '{signature}'")
+    function = check_function(c, data["function"], ("name", "module", "signature"))
+    fn_name, module, signature, params = function.name, function.module, function.signature, function.params
 
     solution_path = (path.parent / c.string(data, "", "solution")).resolve()
     if not solution_path.is_file():
@@ -380,39 +431,10 @@ def _load_exercise(path: Path) -> Exercise:
     if not isinstance(raw_cases, list) or not raw_cases:
         raise c.fail("cases", f"expected a non-empty list of cases, got {_kind(raw_cases)}")
     cases: list[Case] = []
-    seen: set[str] = set()
-    n_positional = len([p for p in params])
     for i, rc in enumerate(raw_cases):
-        key = f"cases[{i}]"
-        c.mapping(rc, key, ("name", "args", "kwargs", "points", "visibility", "form", "seed", "raises"), ("name", "args"))
-        name = c.string(rc, key, "name")
-        if name in seen:
-            raise c.fail(f"{key}.name", f"duplicate case name '{name}'")
-        seen.add(name)
-        args = rc["args"]
-        kwargs = rc.get("kwargs", {})
-        if not isinstance(args, list):
-            raise c.fail(f"{key}.args", f"expected a list of arguments, got {_kind(args)}")
-        c.mapping(kwargs, f"{key}.kwargs", tuple(params))
-        if len(args) + len(kwargs) > n_positional or len(args) < 1 and not kwargs:
-            raise c.fail(f"{key}.args", f"expected a list of at most {n_positional} arguments for {signature}, got {len(args)}")
-        for j, a in enumerate(args):
-            check_argument(c, a, f"{key}.args[{j}]")
-        for k, a in kwargs.items():
-            check_argument(c, a, f"{key}.kwargs.{k}")
-        raises = rc.get("raises")
-        if raises is not None and not (isinstance(raises, str) and raises.isidentifier()):
-            raise c.fail(f"{key}.raises", f"expected an exception class name such as ValueError, got {_kind(raises)}")
-        seed = rc.get("seed", zlib.crc32(f"{ex_id}/{name}".encode()))
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise c.fail(f"{key}.seed", f"expected a non-negative integer, got {_kind(seed)}")
-        cases.append(Case(
-            name=name, args=tuple(args), kwargs=dict(kwargs),
-            points=c.number(rc, key, "points", 1.0),
-            visibility=c.choice(rc, key, "visibility", VISIBILITIES, "hidden"),
-            form=c.choice(rc, key, "form", FORMS, form),
-            seed=seed, raises=raises, line=lines.get(key, 0),
-        ))
+        cases.append(check_case(c, rc, f"cases[{i}]", function, form, ex_id))
+        if cases[-1].name in (cs.name for cs in cases[:-1]):
+            raise c.fail(f"cases[{i}].name", f"duplicate case name '{cases[-1].name}'")
 
     raw_mis = data.get("misconceptions", [])
     if not isinstance(raw_mis, list):

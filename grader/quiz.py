@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jinja2
 import numpy as np
+from jinja2 import meta
 
 from .compare import fmt, same_value
 from .diagnosis import GENERIC_TITLES, Evidence, context
@@ -34,6 +36,7 @@ from .exercise import (
 )
 from .outcome import Call, Returned, run_trusted
 from .results import CheckResult, Diagnosis, ExerciseResult
+from .templating import BoundedSandbox
 
 QUESTION_TYPES = ("single", "multiple", "numeric", "vector")
 
@@ -86,13 +89,7 @@ def load_quiz(path: Path, data: Any, lines: Mapping[str, int]) -> Quiz:
               ("id", "title", "prompt", "questions"))
     quiz_id = c.string(data, "", "id", pattern=ID_RE)
     answers_file = c.string(data, "", "answers", default="answers.yaml")
-    draws = c.mapping(data.get("draw", {}), "draw", tuple(data.get("draw", {}) or ()))
-    for name, spec in draws.items():
-        if not (isinstance(name, str) and name.isidentifier()):
-            raise c.fail(f"draw.{name}", "draw names must be identifiers")
-        if isinstance(spec, dict) and next(iter(spec), None) not in GENERATORS:
-            raise c.fail(f"draw.{name}", f"expected a generator, one of {', '.join(GENERATORS)}")
-        check_argument(c, spec, f"draw.{name}")
+    draws = check_draws(c, data.get("draw", {}), "draw")
     raw = data["questions"]
     if not isinstance(raw, list) or not raw:
         raise c.fail("questions", "expected a non-empty list of questions")
@@ -145,11 +142,15 @@ def load_quiz(path: Path, data: Any, lines: Mapping[str, int]) -> Quiz:
                     if isinstance(a, str) and a.startswith("$") and a[1:] not in draws:
                         raise c.fail(f"{key}.answer.args", f"'{a}' names no value under `draw:`")
         tol = c.mapping(rq.get("tolerance", {}), f"{key}.tolerance", ("rtol", "atol"))
+        explanation = rq.get("explanation", "") or ""
+        if not isinstance(explanation, str):
+            raise c.fail(f"{key}.explanation", f"expected text, got {type(explanation).__name__}")
+        check_template(c, explanation, f"{key}.explanation", draws)
         questions.append(Question(
-            id=qid, type=qtype, text=c.string(rq, key, "text"), points=c.number(rq, key, "points", 1.0),
-            choices=tuple(choices), answer=rq.get("answer"),
+            id=qid, type=qtype, text=check_template(c, c.string(rq, key, "text"), f"{key}.text", draws),
+            points=c.number(rq, key, "points", 1.0), choices=tuple(choices), answer=rq.get("answer"),
             tolerance=Tolerance(c.number(tol, f"{key}.tolerance", "rtol", 1e-3), c.number(tol, f"{key}.tolerance", "atol", 1e-3)),
-            explanation=rq.get("explanation", "") or "", line=lines.get(key, 0)))
+            explanation=explanation, line=lines.get(key, 0)))
     for sibling in sorted(path.parent.glob("*.yaml")):
         if sibling.resolve() != path.resolve() and sibling.stem not in linked:
             try:
@@ -169,6 +170,33 @@ def load_quiz(path: Path, data: Any, lines: Mapping[str, int]) -> Quiz:
         raise c.fail("points", f"is {points:g} but the questions add up to {total:g}")
     return Quiz(quiz_id, c.string(data, "", "title"), points, c.string(data, "", "prompt"), answers_file,
                 dict(draws), tuple(questions), path.resolve(), linked, lines)
+
+
+def check_draws(c: Checker, raw: Any, key: str) -> dict[str, Any]:
+    """`draw:`: names (identifiers) of generated values or literals, each checked as an argument."""
+    draws = c.mapping(raw, key, tuple(raw) if isinstance(raw, dict) else ())
+    for name, spec in draws.items():
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise c.fail(f"{key}.{name}", "draw names must be identifiers")
+        if isinstance(spec, dict) and next(iter(spec), None) not in GENERATORS:
+            raise c.fail(f"{key}.{name}", f"expected a generator, one of {', '.join(GENERATORS)}")
+        check_argument(c, spec, f"{key}.{name}")
+    return draws
+
+
+_PARSER = BoundedSandbox()
+
+
+def check_template(c: Checker, text: str, key: str, names: Mapping[str, Any]) -> str:
+    """A question's text or explanation: a Jinja2 template that parses and uses only the draws."""
+    try:
+        tree = _PARSER.parse(text)
+    except jinja2.TemplateSyntaxError as e:
+        raise c.fail(key, f"expected a Jinja2 template: {e.message} (line {e.lineno} of the text)") from None
+    unknown = sorted(meta.find_undeclared_variables(tree) - set(names) - set(_PARSER.globals))
+    if unknown:
+        raise c.fail(key, f"'{unknown[0]}' is not a value under `draw:`")
+    return text
 
 
 # --------------------------------------------------------------------------- grading

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dataclasses
 import functools
 import json
 import os
@@ -25,15 +26,29 @@ from typing import Any
 
 import jinja2
 import numpy as np
-from jinja2.sandbox import SandboxedEnvironment
 
 from .compare import Tolerance, args_text, fmt_outcome, same_value
 from .diagnosis import MIN_EVIDENCE
 from .errors import GraderError
-from .exercise import Case, Exercise, FunctionSpec, Misconception, Package, Solution
+from .exercise import (
+    FORMS,
+    ID_RE,
+    MATCHES,
+    MAX_ELEMENTS,
+    Case,
+    Checker,
+    Exercise,
+    Misconception,
+    Solution,
+    _kind,
+    _packages,
+    check_case,
+    check_function,
+)
 from .markdown import markdown_html
 from .outcome import Outcome, Raised, Returned, run_trusted
-from .quiz import Choice, Question, Quiz
+from .quiz import QUESTION_TYPES, Choice, Question, Quiz, check_draws, check_template
+from .templating import BoundedSandbox
 
 MANIFEST = "grader-bundle.json"
 FORMAT = 1
@@ -205,71 +220,261 @@ def find_bundle(start: Path) -> Path | None:
     return None
 
 
+MAX_BUNDLE_FILE = 256_000_000  # bytes of one bundle file (a million-element array is about 25 MB)
+MAX_DEPTH = 64  # nesting of lists and mappings in a bundle file
+_PARSER = BoundedSandbox()  # parses the feedback texts a bundle carries
+
+
 def _read_json(path: Path) -> Any:
+    """A bundle file's JSON, refusing what is too large or nested too deep to be read safely."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_BUNDLE_FILE:
+            raise ReleaseError(f"{path}: {path.stat().st_size} bytes; a bundle file of at most {MAX_BUNDLE_FILE} "
+                               "is expected (ask for a new bundle)")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ReleaseError(f"{path}: cannot read: {e.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, or an integer of over 4300 digits
         raise ReleaseError(f"{path}: not a bundle file of `grade release` ({e})") from None
+    except RecursionError:
+        data = None
+    if data is None or _too_deep(data):
+        raise ReleaseError(f"{path}: lists or mappings nested more than {MAX_DEPTH} deep; "
+                           "not a bundle file of `grade release` (ask for a new bundle)")
+    return data
+
+
+def _too_deep(data: Any) -> bool:
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        level = [v for item in level if isinstance(item, (list, dict))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return True
 
 
 def load_bundle(root: Path, only: tuple[str, ...] = ()) -> Bundle:
-    """A released bundle's exercises, rebuilt from its data (optionally only the given ids)."""
+    """A released bundle's exercises, rebuilt from its data (optionally only the given ids).
+
+    Every file is checked first, as `grader.exercise` checks a teacher's: a damaged or edited
+    bundle is one error naming the file, the place and what is expected."""
     root = root.resolve()
-    manifest = _read_json(root / MANIFEST)
+    path = root / MANIFEST
+    manifest = _read_json(path)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ReleaseError(f"{root / MANIFEST}: a bundle of format {FORMAT} is expected; "
+        raise ReleaseError(f"{path}: a bundle of format {FORMAT} is expected; "
                            "this one was made by another version of grader (ask for a new bundle)")
-    ids = list(manifest.get("exercises", []))
+    c = Checker(path, {})
+    c.mapping(manifest, "", ("format", "title", "exercises", "files"), ("format", "title", "exercises", "files"))
+    c.string(manifest, "", "title")
+    ids = manifest["exercises"]
+    if not isinstance(ids, list) or not ids:
+        raise c.fail("exercises", f"expected a non-empty list of exercise ids, got {_kind(ids)}")
+    for i, ex_id in enumerate(ids):
+        if not (isinstance(ex_id, str) and ID_RE.match(ex_id)):
+            raise c.fail(f"exercises[{i}]", f"expected an exercise id (kebab-case), got {_kind(ex_id)}")
+        if ex_id in ids[:i]:
+            raise c.fail(f"exercises[{i}]", f"'{ex_id}' is listed twice")
+    files = manifest["files"]
+    if not (isinstance(files, list) and all(isinstance(f, str) for f in files)):
+        raise c.fail("files", f"expected a list of file names, got {_kind(files)}")
     unknown = [i for i in only if i not in ids]
     if unknown:
         raise ReleaseError(f"unknown exercise id '{unknown[0]}'; this bundle has: {', '.join(ids)}")
     loaded: list[BundleExercise | Quiz] = []
     for ex_id in (only or ids):
         path = root / DATA / f"{ex_id}.json"
-        try:
-            loaded.append(_rebuild(path, _read_json(path)))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ReleaseError(f"{path}: damaged bundle data ({type(e).__name__}: {e}); ask for a new bundle") from None
+        loaded.append(_rebuild(path, _read_json(path), ex_id))
     return Bundle(root, manifest, tuple(loaded))
 
 
-def _rebuild(path: Path, data: dict[str, Any]) -> BundleExercise | Quiz:
-    if data["kind"] == "quiz":
-        questions = tuple(
-            Question(id=q["id"], type=q["type"], text=q["text"], points=q["points"],
-                     choices=tuple(Choice(c["id"], c["text"], False, "", None) for c in q["choices"]))
-            for q in data["questions"])
-        return Quiz(data["id"], data["title"], data["points"], data["prompt"], data["answers"], data["draws"],
-                    questions, path)
-    fn = data["function"]
-    params = tuple(fn["params"])
-    cases = tuple(Case(name=c["name"], args=tuple(c["args"]), kwargs=c["kwargs"], points=c["points"],
-                       visibility="visible", form=c["form"], seed=c["seed"], raises=c["raises"], line=0)
-                  for c in data["cases"])
-    keys = [call_key(*c.build_arguments()) for c in cases]
+CODE_KEYS = ("format", "kind", "id", "title", "prompt", "function", "form", "tolerance", "mutation_points",
+             "packages", "cases", "expected", "misconceptions", "hidden")
+QUIZ_KEYS = ("format", "kind", "id", "title", "prompt", "answers", "points", "draws", "questions")
 
-    def table(outcomes: list[dict[str, Any]]) -> Recorded:
-        return Recorded(dict(zip(keys, outcomes, strict=True)))
 
+def _rebuild(path: Path, data: Any, ex_id: str) -> BundleExercise | Quiz:
+    """One exercise or quiz of a bundle, checked key by key and rebuilt."""
+    c = Checker(path, {})
+    c.mapping(data, "", tuple(dict.fromkeys(CODE_KEYS + QUIZ_KEYS)), ("format", "kind", "id"))
+    if data["format"] != FORMAT:
+        raise ReleaseError(f"{path}: a bundle of format {FORMAT} is expected; "
+                           "this one was made by another version of grader (ask for a new bundle)")
+    if data["id"] != ex_id:
+        raise c.fail("id", f"expected '{ex_id}' (the manifest lists this file under that id), got {_kind(data['id'])}")
+    if c.choice(data, "", "kind", ("code", "quiz"), "code") == "quiz":
+        return _rebuild_quiz(c, data)
+    return _rebuild_code(c, data)
+
+
+def _rebuild_quiz(c: Checker, data: dict[str, Any]) -> Quiz:
+    c.mapping(data, "", QUIZ_KEYS, QUIZ_KEYS)
+    answers = c.string(data, "", "answers")
+    if "/" in answers or "\\" in answers or answers.startswith("."):
+        raise c.fail("answers", f"expected a file name in the bundle's folder, got '{answers}'")
+    draws = check_draws(c, data["draws"], "draws")
+    raw = data["questions"]
+    if not isinstance(raw, list) or not raw:
+        raise c.fail("questions", f"expected a non-empty list of questions, got {_kind(raw)}")
+    questions: list[Question] = []
+    for i, rq in enumerate(raw):
+        key = f"questions[{i}]"
+        c.mapping(rq, key, ("id", "type", "text", "points", "choices"), ("id", "type", "text", "points", "choices"))
+        qid = c.string(rq, key, "id", pattern=ID_RE)
+        if any(q.id == qid for q in questions):
+            raise c.fail(f"{key}.id", f"duplicate question id '{qid}'")
+        qtype = c.choice(rq, key, "type", QUESTION_TYPES, "single")
+        raw_choices = rq["choices"]
+        wanted = 2 if qtype in ("single", "multiple") else 0
+        if not isinstance(raw_choices, list) or len(raw_choices) < wanted:
+            raise c.fail(f"{key}.choices", f"expected a list of at least {wanted} choices, got {_kind(raw_choices)}")
+        choices = []
+        for j, ch in enumerate(raw_choices):
+            ck = f"{key}.choices[{j}]"
+            c.mapping(ch, ck, ("id", "text"), ("id", "text"))
+            choices.append(Choice(c.string(ch, ck, "id"), c.string(ch, ck, "text"), False, "", None))
+        questions.append(Question(id=qid, type=qtype, text=check_template(c, c.string(rq, key, "text"), f"{key}.text", draws),
+                                  points=c.number(rq, key, "points", 1.0), choices=tuple(choices)))
+    total = sum(q.points for q in questions)
+    points = c.number(data, "", "points", total)
+    if abs(points - total) > 1e-9 or not np.isfinite(total):
+        raise c.fail("points", f"is {points:g} but the questions add up to {total:g}")
+    return Quiz(data["id"], c.string(data, "", "title"), points, c.string(data, "", "prompt"), answers, draws,
+                tuple(questions), c.path)
+
+
+def _rebuild_code(c: Checker, data: dict[str, Any]) -> BundleExercise:
+    c.mapping(data, "", CODE_KEYS, CODE_KEYS)
+    fn = check_function(c, data["function"], ("name", "module", "signature", "params"))
+    if data["function"].get("params") != list(fn.params):
+        raise c.fail("function.params", f"expected {list(fn.params)}, the parameters of {fn.signature}")
+    form = c.choice(data, "", "form", FORMS, "as-written")
+    tol = c.mapping(data["tolerance"], "tolerance", ("rtol", "atol"), ("rtol", "atol"))
+    tolerance = Tolerance(c.number(tol, "tolerance", "rtol", 0.0), c.number(tol, "tolerance", "atol", 0.0))
+    mutation_points = c.number(data, "", "mutation_points", 0.0)
+    raw_packages = data["packages"]
+    if not (isinstance(raw_packages, list) and all(isinstance(p, list) and len(p) == 2 for p in raw_packages)):
+        raise c.fail("packages", f"expected a list of [import name, requirement] pairs, got {_kind(raw_packages)}")
+    packages = _packages(c, [{"import": n, "install": r} for n, r in raw_packages])
+    raw_cases = data["cases"]
+    if not isinstance(raw_cases, list):
+        raise c.fail("cases", f"expected a list of cases, got {_kind(raw_cases)}")
+    cases: list[Case] = []
+    for i, rc in enumerate(raw_cases):
+        case = check_case(c, rc, f"cases[{i}]", fn, form, data["id"], visibility="visible")
+        if case.name in (cs.name for cs in cases):
+            raise c.fail(f"cases[{i}].name", f"duplicate case name '{case.name}'")
+        cases.append(dataclasses.replace(case, visibility="visible"))
+    keys = [call_key(*case.build_arguments()) for case in cases]
+
+    def table(raw: Any, key: str) -> Recorded:
+        if not isinstance(raw, list) or len(raw) != len(cases):
+            raise c.fail(key, f"expected a list of {len(cases)} outcomes (one per case), got {_kind(raw)}")
+        for i, outcome in enumerate(raw):
+            _check_outcome(c, outcome, f"{key}[{i}]")
+        return Recorded(dict(zip(keys, raw, strict=True)))
+
+    reference = table(data["expected"], "expected")
+    raw_mis = data["misconceptions"]
+    if not isinstance(raw_mis, list):
+        raise c.fail("misconceptions", f"expected a list, got {_kind(raw_mis)}")
     models: dict[str, Callable[..., Any]] = {}
-    misconceptions = []
-    for m in data["misconceptions"]:
+    misconceptions: list[Misconception] = []
+    for i, m in enumerate(raw_mis):
+        key = f"misconceptions[{i}]"
+        c.mapping(m, key, ("id", "title", "match", "feedback", "models"), ("id", "title", "match", "feedback", "models"))
+        mid = c.string(m, key, "id", pattern=ID_RE)
+        if any(seen.id == mid for seen in misconceptions):
+            raise c.fail(f"{key}.id", f"duplicate misconception id '{mid}'")
+        feedback = c.string(m, key, "feedback")
+        try:
+            _PARSER.parse(feedback)
+        except jinja2.TemplateSyntaxError as e:
+            raise c.fail(f"{key}.feedback", f"expected a Jinja2 template: {e.message} (line {e.lineno} of the text)") from None
+        if not isinstance(m["models"], list) or not m["models"]:
+            raise c.fail(f"{key}.models", f"expected a non-empty list of recorded models, got {_kind(m['models'])}")
         names = []
         for j, outcomes in enumerate(m["models"]):
-            names.append(f"{m['id']}:{j}")
-            models[names[-1]] = table(outcomes)
-        misconceptions.append(Misconception(m["id"], m["title"], tuple(names), m["match"], m["feedback"], 0))
+            names.append(f"{mid}:{j}")
+            models[names[-1]] = table(outcomes, f"{key}.models[{j}]")
+        misconceptions.append(Misconception(mid, c.string(m, key, "title"), tuple(names),
+                                            c.choice(m, key, "match", MATCHES, "value"), feedback, 0))
+    hidden = c.mapping(data["hidden"], "hidden", ("checks", "points"), ("checks", "points"))
+    checks = hidden["checks"]
+    if isinstance(checks, bool) or not isinstance(checks, int) or checks < 0:
+        raise c.fail("hidden.checks", f"expected a non-negative whole number, got {_kind(checks)}")
+    points = sum(case.points for case in cases) + mutation_points
+    if not np.isfinite(points):
+        raise c.fail("cases", "the points of the cases and mutation_points add up to more than a number can hold")
     return BundleExercise(
-        id=data["id"], title=data["title"], points=sum(c.points for c in cases) + data["mutation_points"],
-        prompt=data["prompt"], function=FunctionSpec(fn["name"], fn["module"], fn["signature"], params),
-        solution_path=path, form=data["form"], tolerance=Tolerance(**data["tolerance"]),
-        mutation_points=data["mutation_points"], checks_path=None, cases=cases,
-        misconceptions=tuple(misconceptions), source_path=path,
-        packages=tuple(Package(n, r) for n, r in data["packages"]),
-        recorded=Solution(reference=table(data["expected"]), models=models),
-        hidden_checks=data["hidden"]["checks"], hidden_points=data["hidden"]["points"])
+        id=data["id"], title=c.string(data, "", "title"), points=points, prompt=c.string(data, "", "prompt"),
+        function=fn, solution_path=c.path, form=form, tolerance=tolerance, mutation_points=mutation_points,
+        checks_path=None, cases=tuple(cases), misconceptions=tuple(misconceptions), source_path=c.path,
+        packages=packages, recorded=Solution(reference=reference, models=models),
+        hidden_checks=checks, hidden_points=c.number(hidden, "hidden", "points", 0.0))
+
+
+_ENCODINGS = {"$float": ("$float",), "$array": ("$array", "dtype", "shape"), "$scalar": ("$scalar", "dtype"),
+              "$complex": ("$complex",), "$tuple": ("$tuple",), "$dict": ("$dict",)}
+
+
+def _check_outcome(c: Checker, outcome: Any, key: str) -> None:
+    """A recorded outcome: `{returned: value}` or `{raised: {type, bases, message}}`."""
+    if not (isinstance(outcome, dict) and len(outcome) == 1 and next(iter(outcome)) in ("returned", "raised")):
+        raise c.fail(key, "expected {returned: value} or {raised: {type, bases, message}}")
+    if "returned" in outcome:
+        _check_value(c, outcome["returned"], f"{key}.returned")
+        try:
+            decode(outcome["returned"])
+        except (TypeError, ValueError, OverflowError, ReleaseError) as e:
+            raise c.fail(f"{key}.returned", f"expected a value written by `grade release`: {e}") from None
+        return
+    raised = c.mapping(outcome["raised"], f"{key}.raised", ("type", "bases", "message"), ("type", "bases", "message"))
+    bases = raised["bases"]
+    if not (isinstance(bases, list) and 0 < len(bases) <= MAX_DEPTH
+            and all(isinstance(b, str) and b.isidentifier() for b in [raised["type"], *bases])):
+        raise c.fail(f"{key}.raised", "expected an exception's class name and the names of its classes")
+    if not isinstance(raised["message"], str):
+        raise c.fail(f"{key}.raised.message", f"expected text, got {_kind(raised['message'])}")
+
+
+def _check_value(c: Checker, value: Any, key: str) -> None:
+    """A value as `encode` writes it: plain JSON, or one of its `$` mappings with a numeric dtype."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_value(c, item, f"{key}[{i}]")
+        return
+    if not isinstance(value, dict):
+        return
+    tag = next((k for k in _ENCODINGS if k in value), None)
+    if tag is None or set(value) != set(_ENCODINGS[tag]):
+        raise c.fail(key, f"expected a value written by `grade release` (a mapping of one of {', '.join(_ENCODINGS)})")
+    if "dtype" in value:
+        try:
+            kind = np.dtype(value["dtype"]).kind if isinstance(value["dtype"], str) else ""
+        except (TypeError, ValueError):
+            kind = ""
+        if not kind or kind not in "biufc":
+            raise c.fail(f"{key}.dtype", f"expected a numeric dtype, got {_kind(value['dtype'])}")
+    if tag == "$array":
+        shape = value["shape"]
+        if not (isinstance(shape, list) and len(shape) <= 32
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+                and int(np.prod(shape, dtype=object)) <= MAX_ELEMENTS):
+            raise c.fail(f"{key}.shape", f"expected a shape of at most {MAX_ELEMENTS:,} elements, got {_kind(shape)}")
+    inner = value[tag]
+    if tag == "$float" and not isinstance(inner, str):
+        raise c.fail(key, f"expected a float's text, got {_kind(inner)}")
+    if tag == "$dict":
+        if not isinstance(inner, dict):
+            raise c.fail(key, f"expected a mapping, got {_kind(inner)}")
+        for k, v in inner.items():
+            _check_value(c, v, f"{key}.{k}")
+        return
+    if tag in ("$tuple", "$complex") and not isinstance(inner, list):
+        raise c.fail(key, f"expected a list, got {_kind(inner)}")
+    _check_value(c, inner, f"{key}.{tag}")
 
 
 # --------------------------------------------------------------------------- releasing
@@ -463,7 +668,7 @@ def _page(ex: Exercise | Quiz, data: dict[str, Any]) -> dict[str, Any]:
     page: dict[str, Any] = {"title": ex.title, "id": ex.id, "prompt": ex.prompt, "points": ex.points,
                             "quiz": isinstance(ex, Quiz)}
     if isinstance(ex, Quiz):
-        env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+        env = BoundedSandbox(undefined=jinja2.StrictUndefined)
         drawn = {name: f"⟨{name}⟩" for name in ex.draws}
         page["draws"] = sorted(ex.draws)
         page["questions"] = [{"id": q.id, "points": q.points, "kind": KINDS[q.type], "choices": q.choices,

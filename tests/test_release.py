@@ -288,7 +288,8 @@ def test_a_damaged_bundle_is_one_line_naming_the_file(bundle: Path, tmp_path: Pa
     outside.write_text("def dot(a, b):\n    return 0.0\n")
     proc = grade("check", str(outside), cwd=copy)
     assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "dot-product.json: damaged bundle data" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert f"dot-product.json: expected: expected a list of {len(data['cases'])} outcomes" in proc.stderr
 
 
 def test_bundle_found_from_a_folder_inside_it(bundle: Path) -> None:
@@ -498,3 +499,17 @@ def test_watch_refuses_other_formats(bundle: Path) -> None:
 def test_check_outside_a_bundle_is_unchanged() -> None:
     with pytest.raises(GraderError):
         load_bundle(ROOT)
+
+
+def test_the_built_in_course_is_named_when_it_is_the_one_graded(bundle: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "similarity.py"
+    mine.write_text("def dot(a, b):\n    return sum(x * y for x, y in zip(a, b))\n")
+    outside = grade("check", "-e", "dot-product", str(mine), cwd=tmp_path)
+    assert outside.returncode in (0, 1), outside.stderr
+    assert outside.stderr.splitlines() == [
+        "grade: grading against the built-in demonstration course (its hidden checks ship with the package); "
+        "in a bundle from your teacher, run grade check there"]
+    quiz = grade("quiz", "similarity-quiz", cwd=tmp_path)
+    assert quiz.returncode == 0 and "built-in demonstration course" in quiz.stderr
+    inside = grade("check", "-e", "dot-product", "similarity.py", cwd=bundle)
+    assert inside.returncode in (0, 1) and "built-in" not in inside.stderr, inside.stderr
