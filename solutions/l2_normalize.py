@@ -5,14 +5,14 @@ vector; a 2-D x is a stack of row vectors, each divided by its own length, so th
 non-zero row comes out with length 1 and an all-zero row stays all zeros.
 
 Most mistakes divide by the wrong denominator. A student who makes one may or may not also
-keep the contract's zero-row rule, so those models come in variants, listed together under
-one misconception id in the YAML:
+keep the contract's zero-row rule, so those models come in variants:
   - `<name>`: keeps the rule (a zero denominator is replaced by 1, so zero rows stay zero),
   - `<name>_nan`: no guard, numpy's 0/0 gives nan (and x/0 gives ±inf),
   - `<name>_zero_division` (column-wise and global-norm only): no guard, plain Python floats
-    raise ZeroDivisionError. For the row-wise denominators (L1, sum, max, min-max, squared)
-    such a student raises on exactly the calls where `zero_vector_zero_division` raises, so
-    no case could tell the two apart: there, `zero-vector-nan` is the name they get.
+    raise ZeroDivisionError.
+Only global-norm lists its variants under its own id. For the others, no guard is a second
+mistake: `compose` pairs `<name>` with a `zero-vector-nan` model as `<name>_nan`, so such a
+student is named with both (nan and ZeroDivisionError count as the same outcome).
 Where a model's denominator can vanish for a non-zero row (a row summing to 0, a row whose
 maximum is 0, a constant row for min-max scaling), the cases avoid such rows.
 """
@@ -287,10 +287,18 @@ def mutates_input(x):
 _COLUMN_MODELS = ("column_wise", "column_wise_nan", "column_wise_zero_division")
 
 
+_NO_GUARD = ("zero_vector_nan", "zero_vector_zero_division", "zero_vector_python_loop")
+
+
 def compose(first, second):
-    """Two models applied together, for the diagnosis of two mistakes at once: a column-wise
+    """Two models applied together, for the diagnosis of two mistakes at once: a model with no
+    zero-row guard composes with another one as that one's `<name>_nan` variant; a column-wise
     model composes with a row-wise one by applying that one to the columns (the transpose).
     None when the pair does not compose."""
+    for unguarded, other in ((first, second), (second, first)):
+        variant = globals().get(f"{other}_nan")
+        if unguarded in _NO_GUARD and callable(variant):
+            return variant
     for columns, other in ((first, second), (second, first)):
         model = globals().get(other)
         if columns in _COLUMN_MODELS and other not in _COLUMN_MODELS and callable(model) and other != "l2_normalize":

@@ -3,6 +3,5 @@ import numpy as np
 
 def l2_normalize(x):
     x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        return x / x.sum()
-    return x / x.sum(axis=1)[:, None]
+    totals = x.sum(axis=-1, keepdims=True)
+    return x / np.where(totals == 0, 1.0, totals)
