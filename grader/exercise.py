@@ -366,13 +366,18 @@ def check_case(c: Checker, rc: Any, key: str, function: FunctionSpec, form: str,
     seed = rc.get("seed", zlib.crc32(f"{ex_id}/{name}".encode()))
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise c.fail(f"{key}.seed", f"expected a non-negative integer, got {_kind(seed)}")
-    return Case(
+    case = Case(
         name=name, args=tuple(args), kwargs=dict(kwargs),
         points=c.number(rc, key, "points", 1.0),
         visibility=c.choice(rc, key, "visibility", VISIBILITIES, visibility),
         form=c.choice(rc, key, "form", FORMS, form),
         seed=seed, raises=raises, line=c.lines.get(key, 0),
     )
+    try:
+        case.build_arguments()
+    except (TypeError, ValueError) as e:  # a ragged literal list in the array form, say
+        raise c.fail(f"{key}.args", f"expected arguments the {case.form} form can build: {e}") from None
+    return case
 
 
 _LOADED: dict[tuple[str, int, int], Exercise] = {}

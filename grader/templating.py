@@ -2,9 +2,9 @@
 
 Jinja's own sandbox keeps a template away from Python internals but not from endless work: two
 nested `{% for %}` over `range(100000)` run 10^10 steps. Here every loop step of one render
-counts against one budget, and numbers that would make a text or list huge in one step (a
-repeat count, a padding width, a power) are refused; a template past either limit stops with a
-`SecurityError` (a `jinja2.TemplateError`).
+counts against one budget, numbers that would make a text or list huge in one step (a repeat
+count, a padding width, a power) are refused, and so is a rendered text longer than MAX_SIZE; a
+template past a limit stops with a `SecurityError` (a `jinja2.TemplateError`).
 """
 
 from __future__ import annotations
@@ -100,6 +100,17 @@ class BoundedSandbox(SandboxedEnvironment):
     code_generator_class = _BoundedCodeGenerator
     template_class = BoundedTemplate
     intercepted_binops = frozenset({"*", "**"})
+
+    @staticmethod
+    def concat(chunks: Iterable[str]) -> str:
+        """A render's text (and a macro's, a block's), refused once it passes MAX_SIZE."""
+        out: list[str] = []
+        size = 0
+        for chunk in chunks:
+            size += len(chunk)
+            _check_size(size)
+            out.append(chunk)
+        return "".join(out)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
