@@ -353,11 +353,14 @@ def quiz_command(quiz_id: str, student: str, exercises_dir: Path | None) -> None
         raise GraderError(f"'{quiz_id}' is an exercise, not a quiz; `grade list` shows which is which")
     feedback = Feedback(None)
     values = quiz.draw(student)
-    try:
-        questions = [{"id": q.id, "points": q.points, "type": q.type, "choices": q.choices,
-                      "text": render_question(quiz, q, values, feedback.exercise_env)} for q in quiz.questions]
-    except jinja2.TemplateError as e:
-        raise GraderError(f"{quiz.source_path}: a question's text cannot be shown: {type(e).__name__}: {e}") from None
+    questions = []
+    for q in quiz.questions:
+        try:
+            text = render_question(quiz, q, values, feedback.exercise_env)
+        except jinja2.TemplateError as e:
+            raise GraderError(f"{quiz.source_path}: question {q.id}: its text cannot be shown: "
+                              f"{type(e).__name__}: {e}") from None
+        questions.append({"id": q.id, "points": q.points, "type": q.type, "choices": q.choices, "text": text})
     kinds = {"single": "one choice id", "multiple": "a list of choice ids", "numeric": "a number", "vector": "a list of numbers"}
     click.echo(feedback.render("quiz.md.j2", quiz=quiz, questions=questions, student=student, kinds=kinds))
 
