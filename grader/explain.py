@@ -351,9 +351,11 @@ def explain(misconceptions: tuple[Misconception, ...], order: list[Evidence], ru
                 chosen = p
         if chosen is not None:
             strict.append(_share(chosen, chosen.telling))
-    # a model that matches only as an exception matches nan, on calls another model explains
-    # too, and more, adds no name of its own
-    strict = [s for s in strict if not (s.profile.coarse and any(set(s.calls) < set(o.calls) for o in strict))]
+    # a model that matches only as an exception matches nan, or only by nan/inf, on calls another
+    # model explains too, and more, adds no name of its own
+    symptom = {e.index for e in order if non_finite(e.student)}
+    strict = [s for s in strict if not ((s.profile.coarse or set(s.calls) <= symptom)
+                                        and any(set(s.calls) < set(o.calls) for o in strict))]
     found = Explanation(strict)
     if failing <= found.covered() or not failing:
         return found

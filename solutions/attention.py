@@ -118,6 +118,20 @@ def mask_after_softmax(Q, K, V, mask=None):
     return w @ V
 
 
+def mask_after_softmax_inf(Q, K, V, mask=None):
+    """Model mask-after-softmax: softmax over all keys, then blocked weights set to -inf, so every
+    output entry of a masked row is ±inf or nan (-inf * v, -inf * 0 and inf - inf)."""
+    Q, K, V = _matrices(Q, K, V)
+    m = _mask(mask, Q, K)
+    w = _softmax(_scores(Q, K), axis=-1)
+    if m is None:
+        return w @ V
+    w = np.where(m, w, -np.inf)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # term by term, as IEEE arithmetic gives it (as in unnormalized_weights_inf)
+        return np.sum(w[:, :, None] * V[None, :, :], axis=1)
+
+
 def mask_ignored(Q, K, V, mask=None):
     """Model mask-ignored: the mask is accepted but never used."""
     Q, K, V = _matrices(Q, K, V)
