@@ -49,6 +49,7 @@ from .explain import (
 )
 from .outcome import Call, Outcome, Raised, Returned, TimedOut, run_trusted
 from .results import Diagnosis
+from .sandbox.encoding import Opaque
 
 NOT_SHOWN = "(not shown: a hidden check)"
 HIDDEN_ONLY_TEMPLATE = "hidden-only"  # generic/hidden-only.md.j2: an exercise's misconception shown only by hidden checks
@@ -133,7 +134,9 @@ def _kind(value: Any) -> str:
         return "a numpy array"
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__}"
-    return describe_type(value)  # None, a string, an object: no size in the words
+    if isinstance(value, Opaque):  # its class name is the student's to choose: it could carry the inputs
+        return "an object"
+    return describe_type(value)  # None, a string: no size in the words
 
 
 def _type_words(e: Evidence, value: Any) -> str:

@@ -25,7 +25,8 @@ from grader.compare import args_text, as_array, fmt, same_value
 from grader.course import load_exercise
 from grader.exercise import Exercise
 from grader.feedback import md_escape
-from grader.outcome import Outcome, Raised, Returned, run_trusted
+from grader.outcome import Crashed, Outcome, Raised, Returned, run_trusted
+from grader.runs import hidden_safe
 
 from conftest import CORPUS, EXERCISES, grade
 
@@ -45,6 +46,17 @@ def dot(a, b):
         raise RuntimeError(f"cannot handle a[0] = {float(a[0])!r}")
     return sum(float(x) * float(y) for x, y in zip(a, b))
 """
+SMUGGLER = """\
+def dot(a, b):
+    if len(a) != len(b):
+        raise ValueError("a and b must have the same length")
+    words = "_".join(f"{float(x):.6g}" for x in a)
+    if len(a) == 7:  # a hidden case's inputs, in what a student chooses: a class name, a place
+        raise type("Smuggled_" + words, (ValueError,), {})()
+    if len(a) == 5:
+        return type("Smuggled_" + words, (), {})()
+    return float(sum(float(x) * float(y) for x, y in zip(a, b)))
+"""
 WRONG_ONCE = """\
 def dot(a, b):
     if len(a) != len(b):
@@ -63,6 +75,7 @@ STUDENTS: dict[str, tuple[str, str | None]] = {
     "wrong-type": ((CORPUS / "dot-product" / "generic" / "wrong-type.py").read_text(), "wrong-type"),
     "quotes-input": (QUOTES_INPUT, "raises"),
     "wrong-once": (WRONG_ONCE, None),
+    "smuggler": (SMUGGLER, "raises"),
 }
 
 hidden_sets = st.frozensets(st.sampled_from(VISIBLE))
@@ -175,6 +188,7 @@ FORMATS = ("text", "markdown", "json", "gradescope", "prairielearn", "github")
 @example(student="quotes-input", hidden=frozenset())
 @example(student="no-length-check", hidden=frozenset())  # its first failing call is not one the model tells apart
 @example(student="wrong-once", hidden=frozenset())
+@example(student="smuggler", hidden=frozenset())  # class names carry no inputs
 def test_no_hidden_value_reaches_a_student_in_any_format(student: str, hidden: frozenset[str]) -> None:
     source, named = STUDENTS[student]
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,6 +207,7 @@ def test_no_hidden_value_reaches_a_student_in_any_format(student: str, hidden: f
     for f, out in outputs.items():
         leaked = sorted({s for text in _student_texts(f, out) for s in _leaks(text, secrets)})
         assert not leaked, f"--format {f} shows hidden values {leaked}:\n{out}"
+        assert "Smuggled" not in "".join(_student_texts(f, out)), out  # a class the smuggler named by its inputs
 
     result = json.loads(outputs["json"])["submissions"][0]["exercises"][0]
     assert result["status"] == "failed"
@@ -208,7 +223,7 @@ def test_no_hidden_value_reaches_a_student_in_any_format(student: str, hidden: f
     assert named in json.loads(outputs["gradescope"])["extra_data"]["misconceptions"]["dot-product"]
     shown = [c for c in cases if c["fails"] and c["visible"]]
     if shown:  # a visible call shows the mistake: the explanation quotes one (the first the model tells apart)
-        assert any(c["call"] in diagnosis["explanation"] for c in shown), diagnosis["explanation"]
+        assert any(md_escape(c["call"]) in diagnosis["explanation"] for c in shown), diagnosis["explanation"]
     else:
         assert "hidden check" in diagnosis["explanation"], diagnosis["explanation"]
 
@@ -269,3 +284,14 @@ def test_validate_reports_a_broken_template_that_only_hidden_checks_would_show(t
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "misconceptions[10].feedback: feedback template error: UndefinedError: 'no_such_value' is undefined" in proc.stdout
     assert "misconception 'no-length-check'" in proc.stderr  # and the warning
+
+
+def test_a_hidden_call_s_outcome_keeps_nothing_the_student_chose():
+    raised = Raised("Smuggled_1.5_2", ("Smuggled_1.5_2", "ValueError", "Exception", "BaseException", "object"),
+                    "a = [1.5, 2]", "similarity.py:9 in f_1.5")
+    assert hidden_safe(raised) == Raised("ValueError", ("Exception", "BaseException"), "", "")
+    assert hidden_safe(Raised("Mine", ("Mine", "object"), "x", "")).type == "Exception"
+    status = Crashed("the process exited with status 37 in the middle of a call (os._exit or a crash)")
+    assert "37" not in hidden_safe(status).reason
+    fixed = Crashed("the process crashed with a segmentation fault (signal 11)")
+    assert hidden_safe(fixed) == fixed
