@@ -31,7 +31,7 @@ from .report import MARK, RunReport, class_report
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
 from .sandbox.host import Limits, probe
-from .sandbox.isolation import privileged
+from .sandbox.isolation import CONTAINING_LAYERS, UNSAFE_FLAG, privileged
 from .sandbox.launch import shutdown
 from .scaffold import scaffold
 from .submissions import load_submission
@@ -60,8 +60,6 @@ class ExerciseId(click.ParamType):
 
 
 # A sandbox that has neither runs student code as the grader's own user, on the whole filesystem.
-CONTAINING_LAYERS = ("uid-drop", "private-filesystem")
-UNSAFE_FLAG = "--unsafe-no-isolation"
 
 
 def _common(f: Any) -> Any:

@@ -37,7 +37,6 @@ from typing import Any
 import dask
 from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 
-from .cli import CONTAINING_LAYERS, UNSAFE_FLAG
 from .course import load_exercise
 from .errors import GraderError
 from .exercise import Exercise
@@ -48,6 +47,7 @@ from .pool import _chunks, died_result
 from .quiz import Quiz
 from .results import SubmissionResult
 from .sandbox.host import probe
+from .sandbox.isolation import CONTAINING_LAYERS, UNSAFE_FLAG
 from .submissions import Submission
 
 LOCAL = re.compile(r"local:(\d+)")

@@ -17,7 +17,7 @@ import signal
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.connection import Connection, wait
 from queue import Empty
 from queue import Queue as LocalQueue
@@ -29,6 +29,7 @@ from .errors import GraderError
 from .exercise import Exercise
 from .feedback import Feedback
 from .grading import Options, run_session
+from .quiz import Quiz
 from .results import SubmissionResult
 from .scoring import _render_exercise, build_exercise_result
 from .submissions import Location, Submission
@@ -199,13 +200,13 @@ class Ledger:
         return given_up[::-1]
 
 
-def died_result(sub: Submission, exercises: list[Exercise], deaths: int, feedback: Feedback) -> SubmissionResult:
+def died_result(sub: Submission, exercises: Sequence[Exercise | Quiz], deaths: int, feedback: Feedback) -> SubmissionResult:
     """The result of a submission that could not be graded because its grading workers died."""
     location = Location(None, None, WORKER_DIED.format(n=deaths), "error")
     out = []
     for ex in exercises:
         result = build_exercise_result(None, ex, location)
-        function = "answers" if ex.kind == "quiz" else ex.function.name
+        function = "answers" if isinstance(ex, Quiz) else ex.function.name
         out.append(dataclasses.replace(result, feedback=_render_exercise(feedback, result, function)))
     return SubmissionResult(sub.id, str(sub.path), tuple(out), warnings=sub.problems, meta=sub.meta)
 
@@ -250,7 +251,7 @@ class _DrainFailed:
         self.error = error
 
 
-def grade(exercises: list[Exercise], submissions: list[Submission], options: Options,
+def grade(exercises: Sequence[Exercise | Quiz], submissions: list[Submission], options: Options,
           on_result: Callable[[SubmissionResult], None] | None = None, keep: bool = True) -> list[SubmissionResult]:
     """Grade every submission; with jobs > 1, chunks go to worker processes started clean.
 
@@ -259,8 +260,8 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
     a class of ten. A worker that dies is replaced, and what it had in hand is graded again (see Ledger).
     """
     if options.jobs <= 1 or len(submissions) <= 1:
-        results = run_session(exercises, submissions, options, on_result)
-        return results if keep else []
+        graded = run_session(exercises, submissions, options, on_result)
+        return graded if keep else []
     jobs = min(options.jobs, len(submissions))
     ledger = Ledger(_chunks(submissions, jobs))
     total = len({str(s.path) for s in submissions})
@@ -281,7 +282,7 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
         try:
             while draining.is_set():
                 with watched:
-                    ends = {}
+                    ends: dict[Any, _Worker] = {}
                     for w in workers:
                         if not w.gone:
                             ends[w.results] = ends[w.process.sentinel] = w
@@ -290,7 +291,7 @@ def grade(exercises: list[Exercise], submissions: list[Submission], options: Opt
                     if w.gone:
                         continue
                     try:
-                        if end is w.results:
+                        if end != w.process.sentinel:  # its results pipe
                             arrived.put((w, w.results.recv()))
                             continue
                         while w.results.poll():  # it exited: what it sent before is still in the pipe
