@@ -17,13 +17,13 @@ from typing import Any
 
 import jinja2
 import jinja2.ext
-from jinja2.sandbox import SandboxedEnvironment
 
 from . import __version__
 from .compare import fmt
 from .errors import GraderError
 from .pages import check_pictures, difference_at, md_html, value_html
 from .pictures import histogram
+from .templating import BoundedSandbox
 from .text import safe_line
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
@@ -218,8 +218,8 @@ class Feedback:
         self.md_env = jinja2.Environment(loader=loader, auto_reload=False, keep_trailing_newline=True, **markdown)
         # exercise templates come from YAML: sandboxed, so a template cannot reach Python internals;
         # quiz questions (trusted values) are rendered as written, misconception texts escape values
-        self.exercise_env = SandboxedEnvironment(**options)
-        self.misconception_env = SandboxedEnvironment(**markdown)
+        self.exercise_env = BoundedSandbox(**options)
+        self.misconception_env = BoundedSandbox(**markdown)
         for env in (self.env, self.md_env, self.exercise_env, self.misconception_env):
             env.filters.update(fmt=fmt, md=md_escape, code=md_code, block=md_block, reflow=reflow, line=safe_line,
                                markdown=md_trusted, plain=plain_text, cell=md_cell)
