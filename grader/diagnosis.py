@@ -47,7 +47,7 @@ from .explain import (
     oversized_int,
     small_int_dtype,
 )
-from .outcome import Call, Outcome, Raised, Returned, TimedOut, run_trusted
+from .outcome import Call, Outcome, Raised, Returned, TimedOut, hidden_safe, run_trusted
 from .results import Diagnosis
 from .sandbox.encoding import Opaque
 
@@ -255,10 +255,12 @@ _TRUSTED: dict[tuple[Path, str, str], Outcome] = {}
 def _trusted(ex: Exercise, name: str, func: Callable[..., Any], call: Call) -> Outcome:
     """A reference or model outcome; a YAML case's is the same for every submission, so computed once."""
     if not call.case:
-        return run_trusted(func, call.args, call.kwargs)
+        out = run_trusted(func, call.args, call.kwargs)
+        return out if call.visible else hidden_safe(out)  # as the student's outcome was kept
     key = (ex.source_path, name, call.check)
     if key not in _TRUSTED:
-        _TRUSTED[key] = run_trusted(func, call.args, call.kwargs)
+        out = run_trusted(func, call.args, call.kwargs)
+        _TRUSTED[key] = out if call.visible else hidden_safe(out)
     return _TRUSTED[key]
 
 

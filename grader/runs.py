@@ -6,7 +6,6 @@ checks made against earlier submissions); every call is recorded for the diagnos
 
 from __future__ import annotations
 
-import builtins
 import copy
 import dataclasses
 import pickle
@@ -17,7 +16,7 @@ from typing import Any
 from .checks import CheckFailure, StudentRaised
 from .compare import args_text
 from .exercise import Exercise
-from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut
+from .outcome import Call, Crashed, Outcome, Raised, Returned, TimedOut, hidden_safe
 from .quiz import Quiz
 from .results import CheckResult
 from .sandbox.encoding import Encoded, Opaque, approx_bytes, identical, sent_as_is
@@ -162,29 +161,6 @@ class ExerciseRun:
         if not case:
             self.answered.add(check)
         return outcome
-
-
-def _builtin_exception(name: str) -> bool:
-    cls = getattr(builtins, name, None)
-    return isinstance(cls, type) and issubclass(cls, BaseException)
-
-
-def hidden_safe(outcome: Outcome) -> Outcome:
-    """A hidden call's outcome as the diagnosis may quote it: nothing the student chose that could
-    carry the call's inputs out (an exception's message, place or class name, an exit status).
-    An exception keeps the built-in classes it derives from, so models still match it by type."""
-    if isinstance(outcome, Raised):
-        names = [n for n in (outcome.type, *outcome.bases) if _builtin_exception(n)]
-        return Raised(names[0] if names else "Exception", tuple(names[1:]), "", "")
-    if isinstance(outcome, Crashed) and not outcome.reason.startswith(_FIXED_CRASHES):
-        return Crashed("the process stopped in the middle of a call")
-    return outcome
-
-
-# what a crash says that the student cannot choose (see sandbox.host.describe_exit)
-_FIXED_CRASHES = ("the sandbox stopped answering", "the process crashed with a segmentation fault",
-                  "the process used up its CPU time", "the process was killed (signal 9)",
-                  "the process wrote a file larger than allowed", "the sandbox sent a malformed reply")
 
 
 def _load_message(file: str, outcome: Outcome) -> str:

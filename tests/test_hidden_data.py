@@ -25,8 +25,7 @@ from grader.compare import args_text, as_array, fmt, same_value
 from grader.course import load_exercise
 from grader.exercise import Exercise
 from grader.feedback import md_escape
-from grader.outcome import Crashed, Outcome, Raised, Returned, run_trusted
-from grader.runs import hidden_safe
+from grader.outcome import Crashed, Outcome, Raised, Returned, hidden_safe, run_trusted
 
 from conftest import CORPUS, EXERCISES, grade
 
