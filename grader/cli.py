@@ -385,7 +385,7 @@ def results_command(submissions: Path | None, db_path: Path | None) -> None:
     """Print the gradebook: the latest result of every student."""
     path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
     if not path.is_file():
-        raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
+        raise GraderError(f"{path}: no gradebook here; name the submissions folder (its gradebook is beside it) or pass --db PATH")
     with Gradebook(path) as book:
         rows = list(book.latest())
     if not rows:
@@ -414,7 +414,7 @@ def report_command(submissions: Path | None, db_path: Path | None, output: Path 
     misconceptions by how many students have them, timeouts and crashes, the run's metadata."""
     path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
     if not path.is_file():
-        raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
+        raise GraderError(f"{path}: no gradebook here; name the submissions folder (its gradebook is beside it) or pass --db PATH")
     feedback = Feedback(templates)
     with Gradebook(path) as book:
         run = {**book.last_run(), "gradebook": str(path)}
@@ -454,7 +454,7 @@ def export_command(submissions: Path | None, db_path: Path | None, fmt: str, out
     """
     path = db_path or (default_path(submissions) if submissions else Path("gradebook.sqlite"))
     if not path.is_file():
-        raise GraderError(f"{path}: no gradebook here; grade a folder first or pass --db PATH")
+        raise GraderError(f"{path}: no gradebook here; name the submissions folder (its gradebook is beside it) or pass --db PATH")
     if assignment_id is not None and not assignment_id.isdigit():
         raise click.BadParameter(f"'{assignment_id}' is not a Canvas assignment id (digits)", param_hint="--assignment-id")
     if fmt != "canvas" and (assignment or assignment_id or per_exercise):

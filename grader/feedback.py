@@ -148,9 +148,21 @@ def plain_text(markdown: str) -> str:
         elif opening:
             fence = opening.group(1)
         else:
-            text = _MD_ESCAPED.sub(r"\1", line.replace("**", ""))
+            text = _MD_ESCAPED.sub(r"\1", _unbold(line))
             out.append(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
     return "\n".join(out)
+
+
+_CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
+
+
+def _unbold(line: str) -> str:
+    """The line without its `**` emphasis markers; inside code spans (`d_k ** 0.5`) they are code."""
+    out, pos = [], 0
+    for m in _CODE_SPAN.finditer(line):
+        out += [line[pos:m.start()].replace("**", ""), m.group(0)]
+        pos = m.end()
+    return "".join(out) + line[pos:].replace("**", "")
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")

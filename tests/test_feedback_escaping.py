@@ -442,3 +442,14 @@ def test_hostile_neighbours_change_nothing_of_an_honest_student_s_feedback(tmp_p
         assert not any(re.match(r"#+ (misconception|✓)|- item|\*\*bold", line) for line in lines), text
         assert "<b>" not in text
         assert f'href="./{quote(name.removesuffix(".md") + ".html")}' in index
+
+
+@settings(max_examples=60, deadline=None)
+@given(code=st.text(alphabet="ab_*() 0.5", min_size=1, max_size=20).filter(lambda s: "`" not in s and s.strip()),
+       before=st.text(alphabet="xy ", max_size=5))
+def test_the_terminal_keeps_code_as_written_and_drops_only_emphasis(code, before):
+    # `d_k ** 0.5` in an explanation is Python: the terminal drops bold markers, never code's stars
+    line = f"{before}**Note:** use `{code}` here"
+    shown = plain_text(line)
+    assert f"`{code}`" in shown, (line, shown)
+    assert shown.startswith(f"{before}Note:"), shown
