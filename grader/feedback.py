@@ -153,13 +153,13 @@ def plain_text(markdown: str) -> str:
     return "\n".join(out)
 
 
-_CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
+_ANY_CODE_SPAN = re.compile(r"(`+).*?(?<!`)\1(?!`)")
 
 
 def _unbold(line: str) -> str:
     """The line without its `**` emphasis markers; inside code spans (`d_k ** 0.5`) they are code."""
     out, pos = [], 0
-    for m in _CODE_SPAN.finditer(line):
+    for m in _ANY_CODE_SPAN.finditer(line):
         out += [line[pos:m.start()].replace("**", ""), m.group(0)]
         pos = m.end()
     return "".join(out) + line[pos:].replace("**", "")
