@@ -34,8 +34,9 @@ from .exercise import Exercise, Misconception
 from .feedback import Feedback
 from .grading import Options, run_session
 from .judging import MUTATION_CHECK
-from .mutants import CLASSES, Mutant, Prover, describe_input, mutants
+from .mutants import CLASSES, Mutant, mutants
 from .outcome import Call, Returned, run_trusted
+from .probes import Prover, describe_input
 from .quiz import Quiz, expected_answer, grade_quiz, render_question
 from .results import ExerciseResult
 from .submissions import load_submission

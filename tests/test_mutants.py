@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from grader.course import load_exercise
 from grader.exercise import Exercise
-from grader.mutants import CLASSES, Mutant, Prover, load, mutants
+from grader.mutant_runtime import load
+from grader.mutants import CLASSES, Mutant, mutants
+from grader.probes import Prover
 
 from conftest import EXERCISES, ROOT, grade
 
