@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from grader.bundle_data import Recorded, ReleaseError, call_key, decode, encode, encode_outcome
 from grader.compare import fmt
 from grader.course import load_exercises
 from grader.errors import GraderError
@@ -29,19 +30,7 @@ from grader.exercise import Exercise
 from grader.markdown import markdown_html
 from grader.outcome import run_trusted
 from grader.quiz import Quiz
-from grader.release import (
-    DATA,
-    MANIFEST,
-    Recorded,
-    ReleaseError,
-    call_key,
-    decode,
-    encode,
-    encode_outcome,
-    find_bundle,
-    load_bundle,
-    release,
-)
+from grader.release import DATA, MANIFEST, find_bundle, load_bundle, release
 from grader.scaffold import scaffold
 
 from conftest import EXERCISES, ROOT, grade
