@@ -7,7 +7,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,7 +26,7 @@ from .hidden import hideable
 from .pool import grade
 from .quiz import Quiz, render_question
 from .release import find_bundle, later_text, load_bundle, release
-from .report import MARK, RunReport, class_report
+from .report import MARK, RunReport, class_report, write_output
 from .results import SubmissionResult
 from .roster import canvas_assignment, identities, read_roster
 from .sandbox.host import Limits, probe
@@ -111,12 +110,7 @@ def _write(path: Path | None, text: str) -> None:
 
 
 def _write_with(path: Path, write: Callable[[TextIO], object]) -> None:
-    path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        write(f)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    write_output(path, write)
 
 
 PER_SUBMISSION = ("gradescope", "prairielearn", "github")

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -254,9 +254,20 @@ def _digits(text: str) -> bool:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    write_output(path, lambda f: f.write(text))
+
+
+def write_output(path: Path, write: Callable[[TextIO], object]) -> None:
+    """Write a file whole or not at all: a reader never sees half of it. Where the path is not a
+    regular file (/dev/null, a FIFO, a terminal), straight into it: replacing it would put a
+    regular file in place of a device."""
     path = path.resolve()
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8") as f:
+            write(f)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with open(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    Path(tmp).replace(path)  # a reader never sees half a file
+        write(f)
+    Path(tmp).replace(path)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import threading
 
 import jsonschema
 import pytest
@@ -153,3 +156,19 @@ def test_syntax_error_submission_gets_an_error_result_and_others_are_intact():
     assert {e["status"] for e in fatima} == {"error"}
     assert all("syntax error in similarity.py:" in e["message"] for e in fatima)
     assert subs["ben"]["score"] == subs["ben"]["max_score"]
+
+
+def test_output_into_a_fifo_is_written_into_it_not_replaced(tmp_path):
+    # -o /dev/null, -o >(cmd): a path that is not a regular file is written into; the atomic
+    # replace of a regular file would put a file where the device or pipe was (as root, for
+    # /dev/null, the machine's)
+    fifo = tmp_path / "out"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    proc = grade("check", str(EXAMPLES / "ben"), "-e", "dot-product", "--format", "json", "-o", str(fifo))
+    reader.join(60)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert json.loads(received[0])["submissions"][0]["id"] == "ben"
