@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import nbformat
-
 _MAGIC = re.compile(r"^(\s*)(%|!|\?)")
 
 _ASSIGN_MAGIC = re.compile(r"^(\s*[\w.]+\s*=\s*)[%!]")
@@ -40,6 +38,7 @@ def neutralise_ipython(cell: str) -> str:
 
 def notebook_source(data: bytes, rel: str) -> tuple[bytes, str | None]:
     """The code cells of a notebook as one Python module (outputs ignored), or a one-line problem."""
+    import nbformat  # here: it loads jsonschema, 70 ms of every start-up, for notebooks alone
 
     try:
         text = data.decode("utf-8")
