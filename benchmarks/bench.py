@@ -22,6 +22,13 @@ starts a LocalCluster; an address uses a running cluster), instead of the baseli
 grades the class into one gradebook, kills the batch (SIGKILL, its whole process group) when
 half of it is graded, grades it again to the end (the rerun resumes), and reports each run's
 time and peak memory and the gradebook's size per submission.
+
+    python benchmarks/bench.py --submissions 100000 --kill-at 0.5 --replicate examples/submissions
+
+does so on a class made by replicating a real-shaped class folder (each entry copied as
+`NAME-00001` ...), and then checks that every replica of one entry got the same status and points
+on every code exercise (a quiz draws its values per student, so a copied answers.yaml is graded
+against another student's numbers and is left out of that check).
 """
 
 from __future__ import annotations
@@ -85,6 +92,52 @@ def make_class(folder: Path, n: int, only: list[str], seed: int = 1) -> dict[str
         if kind == "correct" and (not only or quiz.id in only):
             (sub / "answers.yaml").write_text(json.dumps({quiz.id: quiz_answers(quiz, sid)}))
     return counts
+
+
+def replicate_class(folder: Path, source: Path, n: int) -> dict[str, int]:
+    """Copy the entries of a class folder round-robin into n entries, `ada-00000`, `ben-00000`, ...,
+    `ada-00001`, ...; files are hard links when the file system allows (the grader only reads
+    them). Returns how many copies of each entry."""
+    entries = sorted(p for p in source.iterdir() if not p.name.startswith("."))
+    if not entries:
+        raise SystemExit(f"{source}: no entries to replicate")
+    folder.mkdir(parents=True)
+    counts = {e.name: 0 for e in entries}
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    for i in range(n):
+        entry = entries[i % len(entries)]
+        target = folder / f"{entry.stem}-{i // len(entries):05d}{entry.suffix if entry.is_file() else ''}"
+        if entry.is_dir():
+            shutil.copytree(entry, target, copy_function=link)
+        else:
+            link(str(entry), str(target))
+        counts[entry.name] += 1
+    return counts
+
+
+def replicas_alike(db: Path, quiz_ids: set[str]) -> dict:
+    """Whether every replica of one entry was graded alike: per original entry, the number of
+    distinct (exercise, status, points) signatures over its replicas' latest graded runs, code
+    exercises only. One signature per entry means no replica's result depended on its neighbours,
+    the kill or the resume."""
+    signatures: dict[str, set] = {}
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT s.student, r.exercise, r.status, r.score FROM latest l "
+                           "JOIN submissions s ON s.id = l.submission_id "
+                           "JOIN exercise_results r ON r.submission_id = s.id ORDER BY s.student, r.exercise")
+        per_student: dict[str, list] = {}
+        for student, exercise, status, score in rows:
+            if exercise not in quiz_ids:
+                per_student.setdefault(student, []).append((exercise, status, score))
+    for student, sig in per_student.items():
+        signatures.setdefault(student.rsplit("-", 1)[0], set()).add(tuple(sig))
+    return {original: len(sigs) for original, sigs in sorted(signatures.items())}
 
 
 def quiz_answers(quiz, student: str) -> dict:
@@ -361,13 +414,18 @@ def main() -> None:
                         help="grade on these Dask schedulers too (after --jobs 1 and 2 locally), instead of the baseline")
     parser.add_argument("--kill-at", type=float, metavar="FRACTION",
                         help="grade into one gradebook, kill the batch when this fraction is graded, resume it")
+    parser.add_argument("--replicate", type=Path, metavar="CLASS_DIR",
+                        help="with --kill-at: the class is this folder's entries replicated (e.g. examples/submissions)")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = parser.parse_args()
+    if args.replicate and args.kill_at is None:
+        parser.error("--replicate goes with --kill-at")
 
     work = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     try:
         class_dir = work / "class"
-        counts = make_class(class_dir, args.submissions, args.only)
+        counts = (replicate_class(class_dir, args.replicate.resolve(), args.submissions) if args.replicate
+                  else make_class(class_dir, args.submissions, args.only))
         print(f"class: {args.submissions} submissions {counts}", flush=True)
         here = machine()
         print(f"machine: {here['cores']} cores, {here['cpu']}, Python {here['python']}; "
@@ -378,6 +436,12 @@ def main() -> None:
                       "scheduler": where, "jobs": args.jobs,
                       **run_killed_and_resumed(class_dir, args.submissions, args.jobs, args.timeout, args.only, where,
                                                work / "gradebook.sqlite", args.kill_at)}
+            if args.replicate:
+                quizzes = {ex.id for ex in load_exercises(ROOT / "exercises") if ex.kind == "quiz"}
+                result["class"]["replicated"] = str(args.replicate)
+                result["signatures_per_entry"] = alike = replicas_alike(work / "gradebook.sqlite", quizzes)
+                print(f"replicas graded alike (code exercises): {sum(v == 1 for v in alike.values())} of {len(alike)} "
+                      f"entries have one signature {alike}", flush=True)
             book = result["gradebook"]
             print(f"gradebook: {result['rows']} rows for {result['students_graded']} students; "
                   f"{book['bytes'] / 2**20:.1f} MB = {book['bytes_per_graded_submission'] / 1000:.2f} kB per graded "
