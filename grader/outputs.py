@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the gradebook pulls in sqlite3 and the submission loader: n
 
 __all__ = [
     "GRADESCOPE_VISIBILITIES", "LmsIdentity", "canvas_csv", "clean", "csv_safe", "download_identity", "github_classroom",
-    "github_classroom_output", "gradescope", "junit_xml", "moodle_csv", "plain_csv", "prairielearn",
+    "github_classroom_output", "gradescope", "junit_xml", "junit_suite", "moodle_csv", "plain_csv", "prairielearn",
     "prairielearn_ungradable", "truncate",
 ]
 
@@ -319,45 +319,84 @@ def junit_xml(results: Sequence[SubmissionResult], *, suite_name: str = "grader"
     the submission's. Student stdout/stderr are the suite's <system-out>/<system-err> (GitLab
     shows only testcase-level output). Returns a UTF-8 document as str, with its declaration.
     """
-    root = ET.Element("testsuites", name=_xml_text(suite_name, JUNIT_ATTRIBUTE_LIMIT))
-    totals = {"tests": 0, "failures": 0, "errors": 0}
-    seconds = 0.0
-    for r in results:
-        suite = ET.SubElement(root, "testsuite", name=_xml_text(r.id, JUNIT_ATTRIBUTE_LIMIT))
-        props = ET.SubElement(suite, "properties")
-        values = [("score", r.score), ("max_score", r.max_score)]
-        for ex in r.exercises:
-            values += [(f"score:{ex.id}", ex.score), (f"max_score:{ex.id}", ex.max_score)]
-        for name, value in values:
-            ET.SubElement(props, "property", name=_xml_text(name, JUNIT_ATTRIBUTE_LIMIT), value=_num(value))
-        counts = {"tests": 0, "failures": 0, "errors": 0}
-        for ex in r.exercises:
-            for c in _checks(ex):
-                counts["tests"] += 1
-                case = ET.SubElement(suite, "testcase", classname=_xml_text(f"{r.id}.{ex.id}", JUNIT_ATTRIBUTE_LIMIT),
-                                     name=_xml_text(c.name, JUNIT_ATTRIBUTE_LIMIT), time="0")
-                if c.status == "passed":
-                    continue
-                text = _message(c, reveal_hidden) or c.status
-                tag = "failure" if c.status == "failed" else "error"
-                counts["failures" if tag == "failure" else "errors"] += 1
-                first_line = text.split("\n", 1)[0]
-                element = ET.SubElement(case, tag, message=truncate(first_line, JUNIT_ATTRIBUTE_LIMIT), type=c.status)
-                element.text = truncate(text, JUNIT_TEXT_LIMIT)
-        if r.stdout:
-            ET.SubElement(suite, "system-out").text = _xml_text(r.stdout, JUNIT_TEXT_LIMIT)
-        if r.stderr:
-            ET.SubElement(suite, "system-err").text = _xml_text(r.stderr, JUNIT_TEXT_LIMIT)
-        time = max(r.seconds, 0.0) if math.isfinite(r.seconds) else 0.0
-        seconds += time
-        suite.attrib.update({k: str(v) for k, v in counts.items()})
-        suite.attrib.update(skipped="0", time=f"{time:.3f}")
-        for k in totals:
-            totals[k] += counts[k]
-    root.attrib.update({k: str(v) for k, v in totals.items()})
-    root.attrib.update(skipped="0", time=f"{seconds:.3f}")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    suites = [junit_suite(r, reveal_hidden=reveal_hidden) for r in results]
+    totals = JunitTotals()
+    for suite in suites:
+        totals.add(suite)
+    return totals.head(suite_name) + "".join(suite.xml for suite in suites) + JUNIT_TAIL
+
+
+@dataclass(frozen=True)
+class JunitSuite:
+    """One submission's <testsuite>, serialized (indented as a child of <testsuites>), and the
+    counts the root element sums."""
+    xml: str
+    tests: int
+    failures: int
+    errors: int
+    seconds: float
+
+
+@dataclass
+class JunitTotals:
+    """The root element's sums, kept while suites are written elsewhere (a class's report spools
+    them one by one and writes the root's opening tag last)."""
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    def add(self, suite: JunitSuite) -> None:
+        self.tests += suite.tests
+        self.failures += suite.failures
+        self.errors += suite.errors
+        self.seconds += suite.seconds
+
+    def head(self, suite_name: str = "grader") -> str:
+        root = ET.Element("testsuites", name=_xml_text(suite_name, JUNIT_ATTRIBUTE_LIMIT), tests=str(self.tests),
+                          failures=str(self.failures), errors=str(self.errors), skipped="0",
+                          time=f"{self.seconds:.3f}")
+        opening = ET.tostring(root, encoding="unicode", short_empty_elements=False).removesuffix("</testsuites>")
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + opening + "\n"
+
+
+JUNIT_TAIL = "</testsuites>\n"
+
+
+def junit_suite(r: SubmissionResult, *, reveal_hidden: bool = False) -> JunitSuite:
+    """One submission's <testsuite> (see junit_xml)."""
+    suite = ET.Element("testsuite", name=_xml_text(r.id, JUNIT_ATTRIBUTE_LIMIT))
+    props = ET.SubElement(suite, "properties")
+    values = [("score", r.score), ("max_score", r.max_score)]
+    for ex in r.exercises:
+        values += [(f"score:{ex.id}", ex.score), (f"max_score:{ex.id}", ex.max_score)]
+    for name, value in values:
+        ET.SubElement(props, "property", name=_xml_text(name, JUNIT_ATTRIBUTE_LIMIT), value=_num(value))
+    counts = {"tests": 0, "failures": 0, "errors": 0}
+    for ex in r.exercises:
+        for c in _checks(ex):
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname=_xml_text(f"{r.id}.{ex.id}", JUNIT_ATTRIBUTE_LIMIT),
+                                 name=_xml_text(c.name, JUNIT_ATTRIBUTE_LIMIT), time="0")
+            if c.status == "passed":
+                continue
+            text = _message(c, reveal_hidden) or c.status
+            tag = "failure" if c.status == "failed" else "error"
+            counts["failures" if tag == "failure" else "errors"] += 1
+            first_line = text.split("\n", 1)[0]
+            element = ET.SubElement(case, tag, message=truncate(first_line, JUNIT_ATTRIBUTE_LIMIT), type=c.status)
+            element.text = truncate(text, JUNIT_TEXT_LIMIT)
+    if r.stdout:
+        ET.SubElement(suite, "system-out").text = _xml_text(r.stdout, JUNIT_TEXT_LIMIT)
+    if r.stderr:
+        ET.SubElement(suite, "system-err").text = _xml_text(r.stderr, JUNIT_TEXT_LIMIT)
+    time = max(r.seconds, 0.0) if math.isfinite(r.seconds) else 0.0
+    suite.attrib.update({k: str(v) for k, v in counts.items()})
+    suite.attrib.update(skipped="0", time=f"{time:.3f}")
+    ET.indent(suite, level=1)
+    suite.tail = "\n"
+    return JunitSuite("  " + ET.tostring(suite, encoding="unicode"), counts["tests"], counts["failures"],
+                      counts["errors"], time)
 
 
 # ------------------------------------------------------------------ CSV exports

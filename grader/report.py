@@ -2,7 +2,7 @@
 
 Each finished submission is rendered at once into a spool file of its own (its place in the
 output is its index), so memory does not grow with the class and nothing graded is held only in
-memory; the output is assembled in submission order at the end.
+memory; the output is assembled in submission order at the end, one spool file at a time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from typing import TextIO
 
 from . import __version__
 from .feedback import STATUS_MARKS, Feedback
-from .gradebook import result_from_json
-from .outputs import junit_xml
+from .outputs import JUNIT_TAIL, JunitTotals, junit_suite
 from .pages import ClassReport, page_name
 from .results import SubmissionResult
 from .sandbox.host import sandbox_layers
@@ -48,6 +47,7 @@ class RunReport:
         self.layers: list[str] | None = None  # the layers every sandbox of the run had
         self.class_report = ClassReport()  # with feedback_dir: the tallies of index.html
         self.names = PageNames(folds_names(feedback_dir)) if feedback_dir is not None else PageNames()
+        self.junit = JunitTotals()
 
     def add(self, index: int, result: SubmissionResult, as_json: str | None = None) -> None:
         """Spool one result; `as_json`, if given, is json.dumps(result.to_dict()) already made."""
@@ -58,23 +58,27 @@ class RunReport:
         if self.feedback_dir is not None:
             self.class_report.add(result, write_pages(self.feedback, self.feedback_dir, result, self.names,
                                                       self.class_report))
-        if self.fmt in ("json", "junit"):
-            if self.fmt == "json" and len(self.ids) <= PRETTY_UP_TO:
+        if self.fmt == "json":
+            if len(self.ids) <= PRETTY_UP_TO:
                 self.small[index] = result
                 return
             text = as_json if as_json is not None else json.dumps(result.to_dict(), default=str)
+        elif self.fmt == "junit":
+            suite = junit_suite(result)
+            self.junit.add(suite)
+            text = suite.xml
         elif self.fmt == "markdown":
             text = self.feedback.render("submission.md.j2", sub=result)
-        else:
-            summary = self.feedback.render("summary.txt.j2", sub=result, width=self.width, mark=MARK).rstrip("\n")
-            details = "" if result.all_passed else self.feedback.render(
-                "details.txt.j2", sub=result, max_checks=2).rstrip("\n")
-            text = json.dumps([summary, details])
+        else:  # the summary lines come first, every student's details after them: two spool files
+            if not result.all_passed:
+                details = self.feedback.render("details.txt.j2", sub=result, max_checks=2).rstrip("\n")
+                (self.spool / f"{index:08d}.details").write_text(details, encoding="utf-8")
+            text = self.feedback.render("summary.txt.j2", sub=result, width=self.width, mark=MARK).rstrip("\n")
         (self.spool / f"{index:08d}").write_text(text, encoding="utf-8")
 
-    def _fragments(self) -> Iterator[str]:
+    def _fragments(self, suffix: str = "") -> Iterator[str]:
         for i in range(len(self.ids)):
-            path = self.spool / f"{i:08d}"
+            path = self.spool / f"{i:08d}{suffix}"
             if path.exists():
                 yield path.read_text(encoding="utf-8")
 
@@ -84,7 +88,10 @@ class RunReport:
                    "sandbox": ", ".join(self.layers if self.layers is not None else sandbox_layers())}
             _atomic_write(self.feedback_dir / INDEX, self.feedback.class_report(self.class_report.context(run)))
         if self.fmt == "junit":
-            out.write(junit_xml([result_from_json(json.loads(f)) for f in self._fragments()]))
+            out.write(self.junit.head())
+            for fragment in self._fragments():
+                out.write(fragment)
+            out.write(JUNIT_TAIL)
             return
         if self.fmt == "json":
             header = {"version": __version__, "sandbox": self.layers if self.layers is not None else sandbox_layers()}
@@ -101,10 +108,9 @@ class RunReport:
                 out.write(("\n\n" if n else "") + fragment)
             out.write("\n")
         else:
-            parts = [json.loads(f) for f in self._fragments()]
-            for summary, _ in parts:
+            for summary in self._fragments():
                 out.write(summary + "\n")
-            for _, details in parts:
+            for details in self._fragments(".details"):
                 if details:
                     out.write("\n" + details + "\n")
 
