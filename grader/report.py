@@ -1,8 +1,9 @@
 """The run's outputs, written as results stream in: bounded memory, submission order kept.
 
-Each finished submission is rendered at once into a spool file of its own (its place in the
-output is its index), so memory does not grow with the class and nothing graded is held only in
-memory; the output is assembled in submission order at the end, one spool file at a time.
+Each finished submission is rendered at once into a spool (its place in the output is its
+index), so memory does not grow with the class; the output is assembled in submission order at
+the end, one fragment at a time. The spool is an unnamed temporary file: a killed run leaves
+nothing behind (what a run graded is in its gradebook).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import tempfile
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -40,7 +41,8 @@ class RunReport:
         self.feedback = feedback
         self.feedback_dir = feedback_dir
         self.width = max([len(i) for i in ids] + [4])
-        self.spool = Path(tempfile.mkdtemp(prefix="grader-report-"))
+        self.spool = Spool(len(ids))
+        self.details = Spool(len(ids)) if fmt == "text" else None  # written after every summary
         self.count = 0
         self.total = 0.0
         self.small: dict[int, SubmissionResult] = {}  # kept whole only for a small, pretty JSON document
@@ -69,18 +71,14 @@ class RunReport:
             text = suite.xml
         elif self.fmt == "markdown":
             text = self.feedback.render("submission.md.j2", sub=result)
-        else:  # the summary lines come first, every student's details after them: two spool files
-            if not result.all_passed:
-                details = self.feedback.render("details.txt.j2", sub=result, max_checks=2).rstrip("\n")
-                (self.spool / f"{index:08d}.details").write_text(details, encoding="utf-8")
+        else:  # the summary lines come first, every student's details after them
+            if not result.all_passed and self.details is not None:
+                self.details.put(index, self.feedback.render("details.txt.j2", sub=result, max_checks=2).rstrip("\n"))
             text = self.feedback.render("summary.txt.j2", sub=result, width=self.width, mark=MARK).rstrip("\n")
-        (self.spool / f"{index:08d}").write_text(text, encoding="utf-8")
+        self.spool.put(index, text)
 
-    def _fragments(self, suffix: str = "") -> Iterator[str]:
-        for i in range(len(self.ids)):
-            path = self.spool / f"{i:08d}{suffix}"
-            if path.exists():
-                yield path.read_text(encoding="utf-8")
+    def _fragments(self) -> Iterator[str]:
+        return iter(self.spool)
 
     def write(self, out: TextIO) -> None:
         if self.feedback_dir is not None:
@@ -110,12 +108,39 @@ class RunReport:
         else:
             for summary in self._fragments():
                 out.write(summary + "\n")
-            for details in self._fragments(".details"):
+            for details in self.details if self.details is not None else ():
                 if details:
                     out.write("\n" + details + "\n")
 
     def close(self) -> None:
-        shutil.rmtree(self.spool, ignore_errors=True)
+        self.spool.close()
+        if self.details is not None:
+            self.details.close()
+
+
+class Spool:
+    """Text fragments by index, in one temporary file that has no name (the kernel frees it when
+    the process ends, however it ends); read back in index order, one at a time."""
+
+    def __init__(self, size: int) -> None:
+        self.file = tempfile.TemporaryFile()
+        self.offsets = array("q", [-1]) * size
+        self.lengths = array("q", [0]) * size
+
+    def put(self, index: int, text: str) -> None:
+        data = text.encode("utf-8")
+        self.offsets[index] = self.file.seek(0, os.SEEK_END)
+        self.lengths[index] = len(data)
+        self.file.write(data)
+
+    def __iter__(self) -> Iterator[str]:
+        for offset, length in zip(self.offsets, self.lengths, strict=True):
+            if offset >= 0:
+                self.file.seek(offset)
+                yield self.file.read(length).decode("utf-8")
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def write_pages(feedback: Feedback, folder: Path, result: SubmissionResult, names: PageNames | None = None,

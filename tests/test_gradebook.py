@@ -112,6 +112,8 @@ def test_a_batch_killed_with_sigkill_resumes_without_duplicates_or_losses(tmp_pa
         proc.communicate()
     graded_before = _count(db)
     assert 3 <= graded_before < 14
+    assert not [p for p in (tmp_path / "sandboxes").iterdir() if p.name.startswith("grader-report-")], \
+        "the killed run left its report's spool behind"
 
     rerun = grade(str(subs), "-e", "dot-product", "--db", str(db), "--jobs", "2")
     assert rerun.returncode == 0, rerun.stderr
