@@ -206,6 +206,9 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
     by_path = {str(s.path): s for s in subs}
     report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
     book = Gradebook(db_path) if db_path else None if no_db else Gradebook(default_path(submissions))
+    # a JSON or JUnit document on stdout is all a run prints, errors aside: a terminal or a
+    # harness may merge stderr into it
+    notes = io.StringIO() if fmt in ("json", "junit") and output is None else sys.stderr
     try:
         todo = subs
         if book is not None:
@@ -223,8 +226,8 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
                     report.add(i, stored)
             if len(todo) < len(subs):
                 click.echo(f"{len(subs) - len(todo)} submissions unchanged since they were graded: results kept "
-                           f"from {book.path} (--regrade grades them again)", err=True)
-        with click.progressbar(length=len(todo), label=f"grading {len(todo)} submissions", file=sys.stderr,
+                           f"from {book.path} (--regrade grades them again)", file=notes)
+        with click.progressbar(length=len(todo), label=f"grading {len(todo)} submissions", file=notes,
                                show_pos=True) as bar:
 
             def on_result(result: SubmissionResult) -> None:

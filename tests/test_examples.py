@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -41,3 +43,19 @@ def test_teacher_can_run_the_hidden_checks_with_plain_pytest(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "12 failed, 5 passed" in proc.stdout
     assert "expected 9.08, got [0.08, 9.0]" in proc.stdout
+
+
+def test_a_json_document_on_stdout_parses_with_stderr_merged_in(tmp_path):
+    """A harness or a terminal may merge stderr into stdout: a run that prints its JSON there
+    prints nothing else, graded fresh and kept from its gradebook; text keeps its progress."""
+    db = tmp_path / "gradebook.sqlite"
+    env = {**os.environ}
+    env.pop("GRADER_NO_DB", None)
+    for _ in ("graded", "kept"):
+        proc = subprocess.run([sys.executable, "-m", "grader", str(EXAMPLES), "--format", "json", "--db", str(db)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240,
+                              env=env)
+        assert proc.returncode == 0, proc.stdout[-2000:]
+        assert len(json.loads(proc.stdout)["submissions"]) == 9
+    text = grade(str(EXAMPLES), "--db", str(db))
+    assert "9 submissions unchanged" in text.stderr and "grading 0 submissions" in text.stderr
