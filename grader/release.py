@@ -17,7 +17,7 @@ import functools
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,6 +220,21 @@ def _rebuild(path: Path, data: Any, ex_id: str) -> BundleExercise | Quiz:
     return _rebuild_code(c, data)
 
 
+def _identified(c: Checker, raw: list[Any], name: str, keys: tuple[str, ...],
+                noun: str) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """Each entry of the bundle's list `name` (its place, itself, its id): a mapping with exactly
+    `keys`, whose id is not an earlier entry's."""
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        key = f"{name}[{i}]"
+        c.mapping(item, key, keys, keys)
+        ident = c.string(item, key, "id", pattern=ID_RE)
+        if ident in seen:
+            raise c.fail(f"{key}.id", f"duplicate {noun} id '{ident}'")
+        seen.add(ident)
+        yield key, item, ident
+
+
 def _rebuild_quiz(c: Checker, data: dict[str, Any]) -> Quiz:
     c.mapping(data, "", QUIZ_KEYS, QUIZ_KEYS)
     answers = c.string(data, "", "answers")
@@ -230,12 +245,7 @@ def _rebuild_quiz(c: Checker, data: dict[str, Any]) -> Quiz:
     if not isinstance(raw, list) or not raw:
         raise c.fail("questions", f"expected a non-empty list of questions, got {_kind(raw)}")
     questions: list[Question] = []
-    for i, rq in enumerate(raw):
-        key = f"questions[{i}]"
-        c.mapping(rq, key, ("id", "type", "text", "points", "choices"), ("id", "type", "text", "points", "choices"))
-        qid = c.string(rq, key, "id", pattern=ID_RE)
-        if any(q.id == qid for q in questions):
-            raise c.fail(f"{key}.id", f"duplicate question id '{qid}'")
+    for key, rq, qid in _identified(c, raw, "questions", ("id", "type", "text", "points", "choices"), "question"):
         qtype = c.choice(rq, key, "type", QUESTION_TYPES, "single")
         raw_choices = rq["choices"]
         wanted = 2 if qtype in ("single", "multiple") else 0
@@ -293,12 +303,8 @@ def _rebuild_code(c: Checker, data: dict[str, Any]) -> BundleExercise:
         raise c.fail("misconceptions", f"expected a list, got {_kind(raw_mis)}")
     models: dict[str, Callable[..., Any]] = {}
     misconceptions: list[Misconception] = []
-    for i, m in enumerate(raw_mis):
-        key = f"misconceptions[{i}]"
-        c.mapping(m, key, ("id", "title", "match", "feedback", "models"), ("id", "title", "match", "feedback", "models"))
-        mid = c.string(m, key, "id", pattern=ID_RE)
-        if any(seen.id == mid for seen in misconceptions):
-            raise c.fail(f"{key}.id", f"duplicate misconception id '{mid}'")
+    for key, m, mid in _identified(c, raw_mis, "misconceptions", ("id", "title", "match", "feedback", "models"),
+                                   "misconception"):
         feedback = c.string(m, key, "feedback")
         try:
             _PARSER.parse(feedback)
