@@ -42,7 +42,7 @@ class RunReport:
         self.feedback_dir = feedback_dir
         self.width = max([len(i) for i in ids] + [4])
         self.spool = Spool(len(ids))
-        self.details = Spool(len(ids)) if fmt == "text" else None  # written after every summary
+        self.details = Spool(len(ids))  # text: written after every summary
         self.count = 0
         self.total = 0.0
         self.small: dict[int, SubmissionResult] = {}  # kept whole only for a small, pretty JSON document
@@ -72,13 +72,10 @@ class RunReport:
         elif self.fmt == "markdown":
             text = self.feedback.render("submission.md.j2", sub=result)
         else:  # the summary lines come first, every student's details after them
-            if not result.all_passed and self.details is not None:
+            if not result.all_passed:
                 self.details.put(index, self.feedback.render("details.txt.j2", sub=result, max_checks=2).rstrip("\n"))
             text = self.feedback.render("summary.txt.j2", sub=result, width=self.width, mark=MARK).rstrip("\n")
         self.spool.put(index, text)
-
-    def _fragments(self) -> Iterator[str]:
-        return iter(self.spool)
 
     def write(self, out: TextIO) -> None:
         if self.feedback_dir is not None:
@@ -87,7 +84,7 @@ class RunReport:
             _atomic_write(self.feedback_dir / INDEX, self.feedback.class_report(self.class_report.context(run)))
         if self.fmt == "junit":
             out.write(self.junit.head())
-            for fragment in self._fragments():
+            for fragment in self.spool:
                 out.write(fragment)
             out.write(JUNIT_TAIL)
             return
@@ -98,24 +95,23 @@ class RunReport:
                 out.write(json.dumps({"grader": header, "submissions": subs}, indent=2, default=str) + "\n")
                 return
             out.write('{"grader": ' + json.dumps(header) + ', "submissions": [\n')
-            for n, fragment in enumerate(self._fragments()):
+            for n, fragment in enumerate(self.spool):
                 out.write((",\n" if n else "") + fragment)
             out.write("\n]}\n")
         elif self.fmt == "markdown":
-            for n, fragment in enumerate(self._fragments()):
+            for n, fragment in enumerate(self.spool):
                 out.write(("\n\n" if n else "") + fragment)
             out.write("\n")
         else:
-            for summary in self._fragments():
+            for summary in self.spool:
                 out.write(summary + "\n")
-            for details in self.details if self.details is not None else ():
+            for details in self.details:
                 if details:
                     out.write("\n" + details + "\n")
 
     def close(self) -> None:
         self.spool.close()
-        if self.details is not None:
-            self.details.close()
+        self.details.close()
 
 
 class Spool:
