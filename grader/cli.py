@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 import jinja2
@@ -58,9 +58,6 @@ class ExerciseId(click.ParamType):
         return value
 
 
-# A sandbox that has neither runs student code as the grader's own user, on the whole filesystem.
-
-
 def _common(f: Any) -> Any:
     options = [
         click.option("--exercises", "exercises_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -106,11 +103,7 @@ def _write(path: Path | None, text: str) -> None:
     if path is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    _write_with(path, lambda f: f.write(text))
-
-
-def _write_with(path: Path, write: Callable[[TextIO], object]) -> None:
-    write_output(path, write)
+    write_output(path, lambda f: f.write(text))
 
 
 PER_SUBMISSION = ("gradescope", "prairielearn", "github")
@@ -247,7 +240,7 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
         if output is None:
             report.write(sys.stdout)
         else:
-            _write_with(output, report.write)
+            write_output(output, report.write)
             click.echo(f"graded {report.count} submissions (mean {report.total / max(report.count, 1):.2f}); wrote {output}")
     finally:
         report.close()
