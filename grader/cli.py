@@ -106,6 +106,15 @@ def _write(path: Path | None, text: str) -> None:
     write_output(path, lambda f: f.write(text))
 
 
+def _merged() -> bool:
+    """Whether stderr writes to the same file, pipe or terminal as stdout."""
+    try:
+        out, err = os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
+
+
 PER_SUBMISSION = ("gradescope", "prairielearn", "github")
 
 
@@ -199,9 +208,9 @@ def batch(submissions: Path, jobs: int, feedback_dir: Path | None, db_path: Path
     by_path = {str(s.path): s for s in subs}
     report = RunReport([s.id for s in subs], fmt, feedback, feedback_dir)
     book = Gradebook(db_path) if db_path else None if no_db else Gradebook(default_path(submissions))
-    # a JSON or JUnit document on stdout is all a run prints, errors aside: a terminal or a
-    # harness may merge stderr into it
-    notes = io.StringIO() if fmt in ("json", "junit") and output is None else sys.stderr
+    # a JSON or JUnit document on stdout is all that stream holds, errors aside, when stderr is
+    # merged into it (2>&1, one terminal for both)
+    notes = io.StringIO() if fmt in ("json", "junit") and output is None and _merged() else sys.stderr
     try:
         todo = subs
         if book is not None:

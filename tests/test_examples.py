@@ -47,7 +47,8 @@ def test_teacher_can_run_the_hidden_checks_with_plain_pytest(tmp_path):
 
 def test_a_json_document_on_stdout_parses_with_stderr_merged_in(tmp_path):
     """A harness or a terminal may merge stderr into stdout: a run that prints its JSON there
-    prints nothing else, graded fresh and kept from its gradebook; text keeps its progress."""
+    prints nothing else, graded fresh and kept from its gradebook; with stderr apart, the
+    progress and the note on kept results go there."""
     db = tmp_path / "gradebook.sqlite"
     env = {**os.environ}
     env.pop("GRADER_NO_DB", None)
@@ -57,5 +58,6 @@ def test_a_json_document_on_stdout_parses_with_stderr_merged_in(tmp_path):
                               env=env)
         assert proc.returncode == 0, proc.stdout[-2000:]
         assert len(json.loads(proc.stdout)["submissions"]) == 9
-    text = grade(str(EXAMPLES), "--db", str(db))
-    assert "9 submissions unchanged" in text.stderr and "grading 0 submissions" in text.stderr
+    apart = grade(str(EXAMPLES), "--format", "json", "--db", str(db))
+    assert "9 submissions unchanged" in apart.stderr and "grading 0 submissions" in apart.stderr
+    assert len(json.loads(apart.stdout)["submissions"]) == 9
